@@ -1,0 +1,28 @@
+"""Persistence for Visselpipa: the append-only event log, engines, migrations.
+
+Other packages import from here, not from the modules inside.
+"""
+
+from __future__ import annotations
+
+from caseflow.store.chain import GENESIS, VerifyReport, event_hash, verify_chain
+from caseflow.store.engine import alembic_config, create_engine, migrate
+from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
+from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
+
+__all__ = [
+    "GENESIS",
+    "ChainBroken",
+    "ConcurrencyConflict",
+    "EventStore",
+    "NewEvent",
+    "RecordedEvent",
+    "StoreError",
+    "VerifyReport",
+    "alembic_config",
+    "create_engine",
+    "event_hash",
+    "events_table",
+    "migrate",
+    "verify_chain",
+]
