@@ -1,0 +1,158 @@
+"""The ``visselpipa`` console command: init, serve, verify."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings
+
+CREDENTIALS_FILE = "demo-credentials.txt"
+RECOVERY_FILE = "recovery-key.txt"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+@click.group()
+def main() -> None:
+    """Visselpipa: anonymous whistleblowing for the Swedish state administration."""
+
+
+@main.command()
+@click.option(
+    "--demo", is_flag=True, help="Also create demo staff accounts with printed passwords."
+)
+@click.option("--if-missing", is_flag=True, help="Do nothing if the database is already set up.")
+def init(demo: bool, if_missing: bool) -> None:
+    """Create secrets, the database, the desks (and demo staff)."""
+    from caseflow.service.bootstrap import bootstrap
+    from caseflow.store import create_engine, migrate
+
+    try:
+        preliminary = load_settings(require_secrets=False)
+    except ConfigError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+    data_dir = preliminary.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secrets_path = data_dir / SECRETS_FILE
+    if not preliminary.secret_key and not secrets_path.exists():
+        _write_private(
+            secrets_path,
+            "# Written by `visselpipa init`. Keep private; back up with the database.\n"
+            "# tenant_salt must never change: every receipt is derived with it.\n"
+            f'secret_key = "{secrets.token_urlsafe(48)}"\n'
+            f'tenant_salt = "{secrets.token_hex(16)}"\n',
+        )
+        click.echo(f"wrote secrets to {secrets_path}")
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    migrate(engine)
+    result = bootstrap(engine, settings, demo=demo)
+    if result.recovery_key is not None:
+        _write_private(
+            data_dir / RECOVERY_FILE,
+            "# Organisation recovery key (X25519 private, hex). Move it OFFLINE now\n"
+            "# (paper or an offline medium) and delete this file: it opens every desk.\n"
+            f"{bytes(result.recovery_key).hex()}\n",
+        )
+        click.echo(f"created desks: {', '.join(sorted(result.created_desks))}")
+        click.echo(f"WARNING: move {data_dir / RECOVERY_FILE} offline and delete it.")
+    elif not if_missing:
+        click.echo("desks already exist; nothing to create")
+    if result.demo_passwords:
+        _write_private(
+            data_dir / CREDENTIALS_FILE,
+            "# Demo staff accounts: username, role, password\n"
+            + "".join(f"{u:10} {r:17} {p}\n" for u, (r, p) in result.demo_passwords.items()),
+        )
+    engine.dispose()
+    click.echo(f"database ready: {_redacted(settings.database_url)}")
+    if demo:
+        _print_demo(settings)
+
+
+def _redacted(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _print_demo(settings: Settings) -> None:
+    path = settings.data_dir / CREDENTIALS_FILE
+    if path.exists():
+        click.echo("Demo staff accounts (the staff workspace comes with a later release):")
+        click.echo(path.read_text(encoding="utf-8"))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=os.cpu_count() or 1,
+    show_default=True,
+    type=int,
+    help="gunicorn worker processes (the key stretching is CPU-bound: one per core)",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn."""
+    settings = _settings()  # fail here, with the setting's name, not in a worker
+    from gunicorn.app.base import BaseApplication
+
+    from app import create_app
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                # No access log: its lines would carry the time of each request.
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "forwarded_allow_ips": "",
+                "proxy_allow_ips": "",
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return create_app(settings)
+
+    click.echo(f"Visselpipa on http://{host}:{port}/  (Ctrl-C stops it)")
+    _Server().run()
+
+
+@main.command()
+def verify() -> None:
+    """Walk the event log's hash chain; exit 1 naming the first broken event."""
+    from caseflow.store import create_engine, verify_chain
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    report = verify_chain(engine)
+    engine.dispose()
+    if report.ok:
+        click.echo(f"ok: {report.events_checked} events, chain intact")
+        return
+    click.echo(f"BROKEN at sequence number {report.first_broken_seq}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The reporter's forms. Every message is translated; nothing typed is lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+MAX_WHAT = 20000
+MAX_SHORT = 500
+MAX_PERSONS = 4000
+MAX_CONTACT = 1000
+MAX_MESSAGE = 10000
+
+
+def _no_control_characters(form: FlaskForm, field: StringField) -> None:
+    text = field.data or ""
+    if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+        raise ValidationError(_l("Remove the invisible control characters from this field."))
+
+
+class ReportForm(FlaskForm):
+    category = SelectField(
+        _l("What kind of misconduct is it?"),
+        validators=[InputRequired(message=_l("Choose the kind of misconduct."))],
+        validate_choice=True,
+    )
+    agency = SelectField(
+        _l("Which agency does it concern?"),
+        validators=[InputRequired(message=_l("Choose the agency concerned."))],
+        validate_choice=True,
+    )
+    what = TextAreaField(
+        _l("What happened?"),
+        validators=[
+            DataRequired(message=_l("Describe what happened.")),
+            Length(
+                min=20, max=MAX_WHAT, message=_l("Write between %(min)d and %(max)d characters.")
+            ),
+            _no_control_characters,
+        ],
+    )
+    when = StringField(
+        _l("When did it happen? (roughly is fine)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_SHORT, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+    where = StringField(
+        _l("Where did it happen? (unit, office, project)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_SHORT, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+    persons = TextAreaField(
+        _l("Who was involved? (names or roles)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_PERSONS, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+    senior_officials = BooleanField(_l("The agency head or senior management is involved"))
+    contact_choice = RadioField(
+        _l("Do you want to leave contact details?"),
+        choices=[
+            ("none", _l("No, I stay anonymous and follow the case with my receipt code")),
+            ("give", _l("Yes, I want to leave contact details")),
+        ],
+        default="none",
+        validators=[InputRequired(message=_l("Choose whether to leave contact details."))],
+    )
+    contact = TextAreaField(
+        _l("Contact details (only if you chose to leave them)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_CONTACT, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here, not as an inline validator: Optional() on an empty
+        # field stops that field's chain before an inline check would run.
+        if self.contact_choice.data == "give" and not (self.contact.data or "").strip():
+            self.contact.errors = [
+                *self.contact.errors,
+                _l(
+                    "You chose to leave contact details: write them here, or choose "
+                    "to stay anonymous."
+                ),
+            ]
+            valid = False
+        return valid
+
+
+class ReceiptForm(FlaskForm):
+    receipt = StringField(
+        _l("Your receipt code"),
+        validators=[
+            DataRequired(message=_l("Enter the receipt code you got when you reported.")),
+            Length(max=64, message=_l("A receipt code has 20 characters.")),
+        ],
+    )
+
+
+class MessageForm(FlaskForm):
+    message = TextAreaField(
+        _l("Write to the desk"),
+        validators=[
+            DataRequired(message=_l("Write a message before sending.")),
+            Length(max=MAX_MESSAGE, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+
+
+class FilesForm(FlaskForm):
+    """Only the CSRF token: the files themselves are sealed as they stream in."""
+
+
+class LeaveForm(FlaskForm):
+    """Ends the reporter's session (CSRF token only)."""

@@ -1,0 +1,375 @@
+"""The reporter's side: information, the report form, the receipt, the status page.
+
+Works fully without JavaScript. Plaintext stops here: the report, messages
+and files are sealed by the intake service inside the request handler, and
+uploads are sealed while the multipart parser reads them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from app import services
+from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
+from app.i18n import LOCALES
+from app.security import accept_uploads
+from caseflow.service.intake import CaseAccess, Report, Submission
+from caseflow.service.uploads import DiscardingUpload, SealedFile, SealedUpload
+
+bp = Blueprint("reporter", __name__)
+
+STATUS_TEXT = {
+    "received": _l("Received. The desk has not yet acknowledged your report."),
+    "acknowledged": _l("Acknowledged. The desk has confirmed that it received your report."),
+    "assessed": _l("Assessed. The desk has decided how to handle your report."),
+    "investigating": _l("Under investigation."),
+    "information_requested": _l("The desk has asked you a question: see the messages below."),
+    "feedback_given": _l("The desk has given you feedback: see the messages below."),
+    "referred": _l("Referred to another body better placed to handle it."),
+    "concluded": _l("Concluded."),
+    "rejected": _l("Closed: the report falls outside what this channel handles."),
+    "reopened": _l("Reopened."),
+}
+
+_BIDI_AND_CONTROL = {"Cc", "Cf"}
+
+
+def safe_file_name(name: str) -> str:
+    """A display name for an uploaded file; the name is never used as a path."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in _BIDI_AND_CONTROL)
+    return name.strip()[:200] or "file"
+
+
+@dataclass
+class UploadState:
+    uploads: list[SealedUpload] = field(default_factory=list)
+    too_many: bool = False
+
+    def factory(self, target: Submission | CaseAccess) -> Callable[[str, str], Any]:
+        limit = services.settings().max_files
+
+        def make(filename: str, content_type: str) -> Any:
+            if not filename:  # a file input left empty
+                return DiscardingUpload()
+            if len(self.uploads) >= limit:
+                self.too_many = True
+                return DiscardingUpload()
+            upload = services.intake().new_upload(
+                target, safe_file_name(filename), content_type[:100]
+            )
+            self.uploads.append(upload)
+            return upload
+
+        return make
+
+    def finish(self) -> tuple[list[SealedFile], list[str]]:
+        """Close every upload; return the sealed files and what to tell the reporter."""
+        errors: list[str] = []
+        limit_mib = services.settings().max_file_bytes // (1024 * 1024)
+        if self.too_many:
+            errors.append(
+                _("You can attach at most %(n)d files at a time.", n=services.settings().max_files)
+            )
+        for upload in self.uploads:
+            if upload.too_large:
+                errors.append(
+                    _(
+                        "The file “%(name)s” is larger than %(mib)d MiB.",
+                        name=upload.name,
+                        mib=limit_mib,
+                    )
+                )
+        if errors:
+            self.discard()
+            return [], errors
+        return [upload.finish() for upload in self.uploads], []
+
+    def discard(self) -> None:
+        for upload in self.uploads:
+            upload.discard()
+        self.uploads.clear()
+
+
+def _prepare_report_uploads() -> None:
+    submission = services.intake().begin()
+    g.submission = submission
+    g.uploads = UploadState()
+    accept_uploads(g.uploads.factory(submission))
+
+
+def _prepare_status_uploads() -> None:
+    access = _current_access()
+    if access is not None:
+        g.uploads = UploadState()
+        accept_uploads(g.uploads.factory(access))
+
+
+@bp.record_once
+def _register(state: Any) -> None:
+    app = state.app
+    app.config.setdefault("UPLOAD_PREPARERS", {}).update(
+        {
+            "reporter.report": _prepare_report_uploads,
+            "reporter.status_files": _prepare_status_uploads,
+        }
+    )
+    app.config.setdefault("CSRF_RERENDER", {}).update(
+        {
+            "reporter.report": _rerender_report_after_csrf,
+        }
+    )
+
+
+# -- information pages ------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html")
+
+
+@bp.get("/external")
+def external() -> str:
+    return render_template("external.html", authorities=services.settings().authorities)
+
+
+@bp.get("/lang/<code>")
+def choose_language(code: str) -> Response:
+    if code not in LOCALES:
+        abort(404)
+    session["lang"] = code
+    target = request.args.get("next", "")
+    # Only local paths: an open redirect would let a link lead a reporter away.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("reporter.index")
+    return redirect(target, code=303)
+
+
+# -- reporting --------------------------------------------------------------
+
+
+def _report_form() -> ReportForm:
+    settings = services.settings()
+    locale = _locale()
+    form = ReportForm()
+    form.category.choices = [("", _("— choose —"))] + [
+        (c.id, c.label(locale)) for c in settings.categories
+    ]
+    form.agency.choices = [("", _("— choose —"))] + [
+        (a.id, a.label(locale)) for a in settings.agencies
+    ]
+    return form
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "sv")
+
+
+def _new_form_token() -> str:
+    token = secrets.token_hex(8)
+    session["report_tokens"] = [*session.get("report_tokens", [])[-4:], token]
+    return token
+
+
+def _render_report(form: ReportForm, errors: list[str] | None = None) -> str:
+    return render_template(
+        "report.html",
+        form=form,
+        form_token=_new_form_token(),
+        upload_errors=errors or [],
+        max_files=services.settings().max_files,
+        max_file_mib=services.settings().max_file_bytes // (1024 * 1024),
+    )
+
+
+def _rerender_report_after_csrf() -> str:
+    _discard_pending_uploads()
+    form = _report_form()
+    form.validate()  # shows what else needs fixing, alongside the expiry notice
+    return _render_report(
+        form,
+        [
+            _(
+                "The form had expired. Check what you wrote and send it "
+                "again; attach your files again."
+            )
+        ],
+    )
+
+
+def _discard_pending_uploads() -> None:
+    uploads: UploadState | None = g.get("uploads")
+    if uploads is not None:
+        uploads.discard()
+
+
+@bp.route("/report", methods=["GET", "POST"])
+def report() -> str | tuple[str, int]:
+    form = _report_form()
+    if request.method == "GET":
+        return _render_report(form)
+    uploads: UploadState = g.uploads
+    token = request.form.get("form_token", "")
+    if token not in session.get("report_tokens", []):
+        uploads.discard()
+        # The same form sent twice (a reload after the receipt): no second case.
+        return render_template("already_sent.html"), 409
+    if not form.validate():
+        had_files = bool(uploads.uploads)
+        uploads.discard()
+        notice = [_("Attach your files again: for your protection they were not kept.")]
+        return _render_report(form, notice if had_files else []), 400
+    files, upload_errors = uploads.finish()
+    if upload_errors:
+        return _render_report(form, upload_errors), 400
+    receipt = services.intake().submit(
+        g.submission,
+        Report(
+            category=form.category.data,
+            agency=form.agency.data,
+            what=form.what.data,
+            when=form.when.data or "",
+            where=form.where.data or "",
+            persons=form.persons.data or "",
+            senior_officials=bool(form.senior_officials.data),
+            contact=(form.contact.data or "").strip()
+            if form.contact_choice.data == "give"
+            else None,
+        ),
+        files,
+    )
+    session["report_tokens"] = [t for t in session.get("report_tokens", []) if t != token]
+    return render_template("receipt.html", receipt=str(receipt))
+
+
+# -- following up -----------------------------------------------------------
+
+_SESSION_KEY = "reporter"
+
+
+def _current_access() -> CaseAccess | None:
+    if "access" not in g:
+        g.access = services.reporter_sessions().resume(session.get(_SESSION_KEY))
+        if g.access is None:
+            session.pop(_SESSION_KEY, None)
+    access: CaseAccess | None = g.access
+    return access
+
+
+def _render_status(
+    access: CaseAccess,
+    message_form: MessageForm | None = None,
+    file_errors: list[str] | None = None,
+) -> str:
+    view = services.intake().view(access)
+    settings = services.settings()
+    locale = _locale()
+    category = next(
+        (c.label(locale) for c in settings.categories if c.id == view.category), view.category
+    )
+    agency = next((a.label(locale) for a in settings.agencies if a.id == view.agency), view.agency)
+    return render_template(
+        "status.html",
+        view=view,
+        status_text=STATUS_TEXT.get(view.status, view.status),
+        category=category,
+        agency=agency,
+        message_form=message_form or MessageForm(),
+        files_form=FilesForm(),
+        leave_form=LeaveForm(),
+        file_errors=file_errors or [],
+        max_files=settings.max_files,
+        max_file_mib=settings.max_file_bytes // (1024 * 1024),
+    )
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status() -> str | tuple[str, int] | Response:
+    if request.method == "GET":
+        access = _current_access()
+        if access is not None:
+            return _render_status(access)
+        return render_template("status_login.html", form=ReceiptForm())
+    form = ReceiptForm()
+    if not form.validate():
+        # The same answer and the same cost as a wrong code (no oracle).
+        services.intake().open_case("")
+        return render_template("status_login.html", form=form, not_found=False), 400
+    access = services.intake().open_case(form.receipt.data)
+    if access is None:
+        return render_template("status_login.html", form=form, not_found=True), 400
+    session[_SESSION_KEY] = services.reporter_sessions().start(access)
+    return redirect(url_for("reporter.status"), code=303)
+
+
+def _access_or_expired() -> CaseAccess | Response:
+    access = _current_access()
+    if access is None:
+        flash(
+            _(
+                "Your session had ended. Enter your receipt code again; what you "
+                "wrote was not saved."
+            ),
+            "error",
+        )
+        return redirect(url_for("reporter.status"), code=303)
+    return access
+
+
+@bp.post("/status/message")
+def status_message() -> str | tuple[str, int] | Response:
+    access = _access_or_expired()
+    if isinstance(access, Response):
+        return access
+    form = MessageForm()
+    if not form.validate():
+        return _render_status(access, message_form=form), 400
+    services.intake().add_message(access, form.message.data)
+    flash(_("Your message was sent."), "ok")
+    return redirect(url_for("reporter.status") + "#messages", code=303)
+
+
+@bp.post("/status/files")
+def status_files() -> str | tuple[str, int] | Response:
+    access = _access_or_expired()
+    if isinstance(access, Response):
+        return access
+    uploads: UploadState = g.uploads
+    FilesForm()  # CSRF already checked centrally; the form has no other field
+    files, errors = uploads.finish()
+    if not errors and not files:
+        errors = [_("Choose at least one file to add.")]
+    if errors:
+        return _render_status(access, file_errors=errors), 400
+    services.intake().add_files(access, files)
+    flash(_("Your files were added."), "ok")
+    return redirect(url_for("reporter.status") + "#files", code=303)
+
+
+@bp.post("/status/leave")
+def leave() -> Response:
+    services.reporter_sessions().end(session.pop(_SESSION_KEY, None))
+    session.clear()
+    return redirect(url_for("reporter.index"), code=303)

@@ -1,0 +1,194 @@
+"""Request-wide security, applied in one place and never in views.
+
+- Headers (Flask-Talisman): strict CSP with no inline script or style,
+  HSTS, no referrer, nosniff, a restrictive Permissions-Policy, no framing.
+- CSRF on every state-changing request (Flask-WTF's CSRFProtect).
+- ``__Host-`` session cookie: Secure, HttpOnly, SameSite=Strict.
+- ``Cache-Control: no-store`` on every page the app renders.
+- Error pages without stack traces, in the reporter's language.
+- Uploads go through :class:`SealingRequest`: file bytes are sealed as the
+  multipart parser reads them and never touch the disk in plaintext.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import IO, Any
+
+from flask import Flask, Request, g, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_talisman import Talisman
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from caseflow.service.uploads import DiscardingUpload
+from config.settings import Settings
+
+csrf = CSRFProtect()
+
+CSP = {
+    "default-src": "'none'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+}
+
+PERMISSIONS_POLICY = {
+    "camera": "()",
+    "microphone": "()",
+    "geolocation": "()",
+    "payment": "()",
+    "usb": "()",
+    "interest-cohort": "()",
+}
+
+ERROR_TEXT = {
+    400: (
+        _l("The request could not be understood"),
+        _l("Something in what your browser sent was malformed. Go back and try again."),
+    ),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (
+        _l("Too much data"),
+        _l(
+            "What you sent is larger than this service accepts. Attach fewer or smaller "
+            "files and try again."
+        ),
+    ),
+    429: (_l("Too many attempts"), _l("Please wait a while and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l(
+            "The service could not complete your request. Nothing you wrote was saved in "
+            "readable form. Please try again later."
+        ),
+    ),
+}
+
+
+class SealingRequest(Request):
+    """A request whose uploaded files are sealed while they stream in.
+
+    A view that accepts files registers a factory in ``g.upload_factory``
+    (see :func:`accept_uploads`) before the form is parsed; on every other
+    request file parts are read and thrown away, so no plaintext reaches a
+    temporary file (Werkzeug's default would spool large parts to /tmp).
+    """
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        factory = g.get("upload_factory")
+        if factory is None:
+            return DiscardingUpload()  # type: ignore[return-value]
+        stream: IO[bytes] = factory(filename or "", content_type or "")
+        return stream
+
+
+def accept_uploads(factory: Any) -> None:
+    """Declare, before the form is parsed, where this request's files go."""
+    g.upload_factory = factory
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.request_class = SealingRequest
+    plain = settings.plain_http
+    app.config.update(
+        # The __Host- prefix needs Secure; a browser on plain http would drop it.
+        SESSION_COOKIE_NAME="vp_session" if plain else "__Host-vp_session",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a slow writer loses nothing
+        # Flask-WTF's HTTPS check wants a Referer, which no-referrer (and Tor
+        # Browser) never send; the token plus the SameSite=Strict cookie carry
+        # the protection instead.
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    Talisman(
+        app,
+        force_https=not plain,
+        strict_transport_security=not plain,
+        strict_transport_security_max_age=63072000,
+        strict_transport_security_include_subdomains=True,
+        session_cookie_secure=not plain,
+        session_cookie_http_only=True,
+        session_cookie_samesite="Strict",
+        content_security_policy=CSP,
+        referrer_policy="no-referrer",
+        permissions_policy=PERMISSIONS_POLICY,
+        frame_options="DENY",
+    )
+    # Registered before CSRFProtect: its check parses the form, and the files
+    # in it must already know where to be sealed.
+    app.before_request(_prepare_uploads)
+    csrf.init_app(app)
+    _quiet_werkzeug_logging()
+
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        # Static files carry no case data and may be cached; everything the
+        # app renders might (a status page, a receipt), so nothing is stored.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        response.headers.pop("Server", None)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        handler = app.config.get("CSRF_RERENDER", {}).get(request.endpoint)
+        if handler is not None:
+            # Failing closed on the token, but the reporter's text is not lost:
+            # the form comes back filled in, with a fresh token.
+            return handler(), 400
+        return _error_page(
+            400,
+            _l("The form had expired"),
+            _l(
+                "For your protection, forms are only valid for a while. Go back, "
+                "reload the page and send again."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        title, text = ERROR_TEXT.get(code, ERROR_TEXT[400 if code < 500 else 500])
+        return _error_page(code, title, text)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        # Log the kind of failure only: an exception's message or traceback
+        # may quote request data.
+        logging.getLogger("visselpipa").error(
+            "unhandled %s in %s", type(error).__name__, request.endpoint
+        )
+        title, text = ERROR_TEXT[500]
+        return _error_page(500, title, text)
+
+
+def _prepare_uploads() -> None:
+    if request.method == "POST":
+        from flask import current_app
+
+        preparer = current_app.config.get("UPLOAD_PREPARERS", {}).get(request.endpoint)
+        if preparer is not None:
+            preparer()
+
+
+def _error_page(code: int, title: object, text: object) -> tuple[str, int]:
+    return render_template("error.html", code=code, title=title, text=text), code
+
+
+def _quiet_werkzeug_logging() -> None:
+    """The development server's request log starts with the client address."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Commands in, events persisted: the layer between the web app and the store."""

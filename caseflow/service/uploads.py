@@ -1,0 +1,132 @@
+"""Attachments sealed while they arrive: no plaintext byte reaches the disk.
+
+The web layer hands each uploaded file's bytes to a :class:`SealedUpload` as
+the multipart parser reads them; the upload encrypts them with the case key
+into a blob under ``<data_dir>/blobs`` and keeps only a counter in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from crypto import FileTooLarge
+from crypto.files import StreamSealer
+from crypto.sealing import CaseKey
+
+
+def blob_dir(data_dir: Path) -> Path:
+    path = data_dir / "blobs"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def file_item_id(file_id: str) -> str:
+    return f"file:{file_id}"
+
+
+def file_meta_item_id(file_id: str) -> str:
+    return f"file-meta:{file_id}"
+
+
+@dataclass
+class SealedFile:
+    """A finished upload: the blob and what the reporter told us about it."""
+
+    file_id: str
+    path: Path
+    name: str
+    content_type: str
+    size: int
+
+
+class SealedUpload:
+    """A write-only file object that seals what is written to it.
+
+    Werkzeug's form parser writes to it and then calls ``seek(0)``; nothing
+    can be read back. :meth:`finish` closes the stream and returns the blob.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        case_id: str,
+        key: CaseKey,
+        *,
+        max_bytes: int,
+        name: str,
+        content_type: str,
+    ) -> None:
+        self.file_id = secrets.token_hex(16)
+        self.path = blob_dir(data_dir) / self.file_id
+        self.name = name
+        self.content_type = content_type
+        self.too_large = False
+        self._sink: IO[bytes] = open(  # noqa: SIM115 - closed in finish/discard
+            os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+        )
+        self._sealer = StreamSealer(
+            key, case_id, file_item_id(self.file_id), self._sink, max_bytes=max_bytes
+        )
+        self._size = 0
+
+    def write(self, data: bytes) -> int:
+        if self.too_large:
+            return len(data)  # keep consuming the request; the view refuses it
+        try:
+            self._sealer.write(data)
+        except FileTooLarge:
+            self.too_large = True
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        raise OSError("a sealed upload cannot be read back")
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        """Werkzeug closes file streams it no longer needs; finishing is explicit."""
+
+    def finish(self) -> SealedFile:
+        size = self._sealer.finish()
+        self._sink.close()
+        return SealedFile(self.file_id, self.path, self.name, self.content_type, size)
+
+    def discard(self) -> None:
+        if not self._sink.closed:
+            self._sink.close()
+        self.path.unlink(missing_ok=True)
+
+
+class DiscardingUpload:
+    """Where a file goes on a request that accepts none: nowhere."""
+
+    too_large = False
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

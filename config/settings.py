@@ -1,0 +1,282 @@
+"""Load and validate the settings: defaults, then a TOML file, then the environment.
+
+Order of precedence (last wins):
+
+1. ``config/settings.toml`` shipped with the package,
+2. ``<data_dir>/secrets.toml`` written by ``visselpipa init`` (secrets only),
+3. the TOML file named by ``VISSELPIPA_CONFIG``,
+4. environment variables ``VISSELPIPA_<KEY>`` (e.g. ``VISSELPIPA_DATABASE_URL``).
+
+Anything missing or invalid raises :class:`ConfigError` naming the setting
+and how to fix it; the application refuses to start rather than fall back to
+a weak default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from crypto.kdf import TENANT_SALT_BYTES, KdfCost
+
+PREFIX = "VISSELPIPA_"
+PACKAGE_DIR = Path(__file__).resolve().parent
+SECRETS_FILE = "secrets.toml"
+
+
+class ConfigError(Exception):
+    """A setting or reference file is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    sv: str
+    en: str
+    desk: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.sv
+
+
+@dataclass(frozen=True)
+class Agency:
+    id: str
+    sv: str
+    en: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.sv
+
+
+@dataclass(frozen=True)
+class Desk:
+    id: str
+    sv: str
+    en: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.sv
+
+
+@dataclass(frozen=True)
+class Authority:
+    sv: str
+    en: str
+    area_sv: str
+    area_en: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str
+    tenant_salt: bytes
+    data_dir: Path
+    database_url: str
+    kdf: KdfCost
+    max_file_bytes: int
+    max_files: int
+    max_request_bytes: int
+    reporter_session_minutes: int
+    default_locale: str
+    plain_http: bool
+    categories: tuple[Category, ...]
+    agencies: tuple[Agency, ...]
+    desks: tuple[Desk, ...]
+    authorities: tuple[Authority, ...]
+
+    def __repr__(self) -> str:  # never print the secrets
+        return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
+
+    def category(self, category_id: str) -> Category:
+        return next(c for c in self.categories if c.id == category_id)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: file not found") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k[len(PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(PREFIX)}
+
+
+def _as_int(name: str, value: object, minimum: int) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a whole number") from None
+    if number < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {number}")
+    return number
+
+
+def _as_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}: {value!r} is not true or false")
+
+
+def _records(path: Path, table: str, cls: type[Any]) -> tuple[Any, ...]:
+    data = _read_toml(path)
+    rows = data.get(table)
+    if not isinstance(rows, list) or not rows:
+        raise ConfigError(f"{path}: key [[{table}]]: at least one entry is required")
+    names = [f.name for f in fields(cls)]
+    out = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        for name in names:
+            if not isinstance(row.get(name), str) or not row[name].strip():
+                raise ConfigError(f"{path}: key {table}[{i}].{name}: a non-empty text is required")
+        unknown = set(row) - set(names)
+        if unknown:
+            raise ConfigError(f"{path}: key {table}[{i}]: unknown keys {sorted(unknown)}")
+        ident = row.get("id", row.get("sv"))
+        if ident in seen:
+            raise ConfigError(f"{path}: key {table}[{i}].id: {ident!r} appears twice")
+        seen.add(ident)
+        out.append(cls(**{n: row[n] for n in names}))
+    return tuple(out)
+
+
+def load_reference(directory: Path = PACKAGE_DIR) -> dict[str, tuple[Any, ...]]:
+    """Read the reference lists (categories, agencies, desks, authorities)."""
+    desks = _records(directory / "desks.toml", "desk", Desk)
+    categories = _records(directory / "categories.toml", "category", Category)
+    desk_ids = {d.id for d in desks}
+    for i, c in enumerate(categories):
+        if c.desk not in desk_ids:
+            raise ConfigError(
+                f"{directory / 'categories.toml'}: key category[{i}].desk: "
+                f"{c.desk!r} is not a desk in desks.toml ({', '.join(sorted(desk_ids))})"
+            )
+    return {
+        "desks": desks,
+        "categories": categories,
+        "agencies": _records(directory / "agencies.toml", "agency", Agency),
+        "authorities": _records(directory / "external.toml", "authority", Authority),
+    }
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    require_secrets: bool = True,
+) -> Settings:
+    """Build the settings; raise ConfigError naming the first bad one.
+
+    ``overrides`` (used by tests and the CLI) win over everything else.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = dict(_read_toml(PACKAGE_DIR / "settings.toml"))
+    env = _env_overrides(environ)
+    extra_file = env.pop("config", None)
+    merged_before_secrets = {**raw, **env, **(overrides or {})}
+    data_dir = Path(str(merged_before_secrets.get("data_dir") or "instance")).resolve()
+    secrets_path = data_dir / SECRETS_FILE
+    if secrets_path.exists():
+        raw.update(_read_toml(secrets_path))
+    if extra_file:
+        raw.update(_read_toml(Path(extra_file)))
+    raw.update(env)
+    raw.update(overrides or {})
+
+    unknown = set(raw) - _KNOWN
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(sorted(unknown))}: "
+            f"check the spelling (environment variables start with {PREFIX})"
+        )
+
+    secret_key = str(raw.get("secret_key") or "")
+    salt_hex = str(raw.get("tenant_salt") or "")
+    if require_secrets:
+        if len(secret_key) < 32:
+            raise ConfigError(
+                "secret_key is missing or shorter than 32 characters: run `visselpipa init` "
+                f"or set {PREFIX}SECRET_KEY"
+            )
+        try:
+            tenant_salt = bytes.fromhex(salt_hex)
+        except ValueError:
+            tenant_salt = b""
+        if len(tenant_salt) != TENANT_SALT_BYTES:
+            raise ConfigError(
+                f"tenant_salt is missing or not {TENANT_SALT_BYTES} bytes of hex: run "
+                f"`visselpipa init` or set {PREFIX}TENANT_SALT (it must never change once "
+                "reports exist: receipts are derived with it)"
+            )
+    else:
+        tenant_salt = bytes.fromhex(salt_hex) if salt_hex else b""
+
+    database_url = (
+        str(raw.get("database_url") or "") or f"sqlite:///{data_dir / 'visselpipa.sqlite3'}"
+    )
+    if not database_url.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
+        raise ConfigError(
+            "database_url: only sqlite:///PATH and postgresql+psycopg://… are supported"
+        )
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    try:
+        kdf = KdfCost(
+            time_cost=_as_int("kdf_time_cost", raw["kdf_time_cost"], 1),
+            memory_kib=_as_int("kdf_memory_kib", raw["kdf_memory_kib"], 8),
+            parallelism=_as_int("kdf_parallelism", raw["kdf_parallelism"], 1),
+        )
+    except ValueError as e:
+        raise ConfigError(f"kdf: {e}") from None
+    locale = str(raw.get("default_locale", "sv"))
+    if locale not in {"sv", "en"}:
+        raise ConfigError(f"default_locale: {locale!r} is not one of sv, en")
+    reference = load_reference()
+    return Settings(
+        secret_key=secret_key,
+        tenant_salt=tenant_salt,
+        data_dir=data_dir,
+        database_url=database_url,
+        kdf=kdf,
+        max_file_bytes=_as_int("max_file_bytes", raw["max_file_bytes"], 1),
+        max_files=_as_int("max_files", raw["max_files"], 0),
+        max_request_bytes=_as_int("max_request_bytes", raw["max_request_bytes"], 1024),
+        reporter_session_minutes=_as_int(
+            "reporter_session_minutes", raw["reporter_session_minutes"], 1
+        ),
+        default_locale=locale,
+        plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
+        **reference,  # type: ignore[arg-type]
+    )
+
+
+_KNOWN = {
+    "secret_key",
+    "tenant_salt",
+    "data_dir",
+    "database_url",
+    "kdf_time_cost",
+    "kdf_memory_kib",
+    "kdf_parallelism",
+    "max_file_bytes",
+    "max_files",
+    "max_request_bytes",
+    "reporter_session_minutes",
+    "default_locale",
+    "plain_http",
+}

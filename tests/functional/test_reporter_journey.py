@@ -1,0 +1,174 @@
+"""The reporter's journey: read, report, keep the receipt, follow the case, converse."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import sqlalchemy as sa
+
+from caseflow.service.intake import CaseAccess
+from caseflow.store import EventStore
+from caseflow.store.records import grants_table, reporter_index_table
+from crypto.sealing import open_grant, open_item
+from tests.functional.pages import (
+    hidden_fields,
+    open_status,
+    receipt_from,
+    submit_report,
+    text_of,
+)
+
+
+def test_start_page_explains_protection_in_swedish_and_links_external(client):
+    page = client.get("/").get_data(as_text=True)
+    text = text_of(page)
+    assert "Inget system kan lova fullständig anonymitet" in text
+    assert "Tor Browser" in text
+    assert 'href="/external"' in page
+    external = text_of(client.get("/external").get_data(as_text=True))
+    assert "Konkurrensverket" in external and "Arbetsmiljöverket" in external
+
+
+def test_english_is_one_click_away_and_stays(client):
+    response = client.get("/lang/en?next=/report", follow_redirects=True)
+    assert "Report misconduct" in text_of(response.get_data(as_text=True))
+    assert "Which agency does it concern?" in text_of(client.get("/report").get_data(as_text=True))
+    client.get("/lang/sv?next=/")
+    assert "Vilken myndighet gäller det?" in text_of(client.get("/report").get_data(as_text=True))
+
+
+def test_language_switch_never_redirects_off_site(client):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = client.get("/lang/en", query_string={"next": target})
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/"
+
+
+def test_report_then_follow_the_case_with_the_receipt(deployment, client):
+    status, page = submit_report(
+        client,
+        what="Anbudet från Bygg & Co vanns trots högsta priset; chefen är delägare.",
+        when="i mars",
+        where="Regionkontoret",
+        persons="enhetschefen",
+        files=(io.BytesIO(b"invoice 2026-03-01 Bygg & Co 1 200 000 kr"), "faktura.txt"),
+    )
+    assert status == 200, text_of(page)
+    receipt = receipt_from(page)
+    assert len(receipt.replace("-", "")) == 20
+
+    # The code as a person might type it back: lower case, spaces instead of dashes.
+    new_client = deployment.client()
+    status, page = open_status(new_client, receipt.lower().replace("-", " "))
+    assert status == 200
+    text = text_of(page)
+    assert "Mottagen. Handläggarna har ännu inte bekräftat din rapport." in text
+    assert "&amp;amp;" not in page  # escaped once, not twice
+    assert "Anbudet från Bygg & Co vanns trots högsta priset" in text
+    assert "Regionkontoret" in text and "enhetschefen" in text and "i mars" in text
+    assert "faktura.txt" in text
+    assert "Trafikverket" in text
+    assert "Inga: du är anonym." in text
+
+
+def test_deadlines_shown_are_seven_days_and_three_months(deployment, client):
+    status, page = submit_report(client)
+    status, page = open_status(client, receipt_from(page))
+    access = _only_case(deployment)
+    view = deployment.app.extensions["visselpipa.intake"].view(access)
+    text = text_of(page)
+    assert (view.acknowledge_by - view.received_on).days == 7
+    assert view.acknowledge_by.isoformat() in text
+    assert view.feedback_by.isoformat() in text
+    assert 89 <= (view.feedback_by - view.acknowledge_by).days <= 92
+
+
+def test_reporter_and_desk_converse_through_the_status_page(deployment, client):
+    status, page = submit_report(client)
+    receipt = receipt_from(page)
+    status, page = open_status(client, receipt)
+    response = client.post(
+        "/status/message",
+        data={**hidden_fields(page), "message": "Jag har fler mejl."},
+        follow_redirects=True,
+    )
+    assert "Jag har fler mejl." in text_of(response.get_data(as_text=True))
+
+    intake = deployment.app.extensions["visselpipa.intake"]
+    intake.send_to_reporter(
+        _only_case(deployment), "Kan du skicka mejlen som fil?", actor="staff:utredare"
+    )
+    page = client.get("/status").get_data(as_text=True)
+    assert "Kan du skicka mejlen som fil?" in text_of(page)
+    assert "Från handläggarna" in text_of(page)
+
+    response = client.post(
+        "/status/files",
+        data={**hidden_fields(page), "files": (io.BytesIO(b"From: boss"), "mejl.eml")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "mejl.eml" in text_of(response.get_data(as_text=True))
+
+
+def test_case_goes_only_to_the_desk_of_its_category(deployment, client):
+    submit_report(client, category="partisan_bias")
+    with deployment.engine.connect() as conn:
+        rows = conn.execute(sa.select(grants_table)).all()
+    recipients = {row.recipient for row in rows}
+    assert recipients == {"desk:ethics", "reporter"}
+    grant = next(row for row in rows if row.recipient == "desk:ethics")
+    key = open_grant(grant.sealed_key, grant.case_id, deployment.desk_keys["ethics"])
+    event = EventStore(deployment.engine).read_stream(grant.case_id)[0]
+    report = json.loads(open_item(key, grant.case_id, "report", event.body))
+    assert report["what"].startswith("The head of unit awarded")
+    assert event.meta["desk"] == "ethics" and event.meta["category"] == "partisan_bias"
+
+
+def test_wrong_and_malformed_receipts_get_the_same_answer(client):
+    answers = set()
+    for typed in ("0000-0000-0000-0000-0000", "not a code", "7KQ2-M9XD-4HVB-TR1C-PW8X", "ä" * 30):
+        status, page = open_status(client, typed)
+        assert status == 400
+        text = text_of(page).replace(typed, "<typed>")
+        answers.add(text)
+    assert len(answers) == 1
+    assert "Inget ärende hittades för koden" in answers.pop()
+
+
+def test_leaving_ends_the_session(client):
+    status, page = submit_report(client)
+    status, page = open_status(client, receipt_from(page))
+    client.post("/status/leave", data=hidden_fields(page))
+    page = client.get("/status").get_data(as_text=True)
+    assert 'name="receipt"' in page
+
+
+def test_reloading_the_receipt_page_does_not_create_a_second_case(deployment, client):
+    page = client.get("/report").get_data(as_text=True)
+    data = {
+        **hidden_fields(page),
+        "category": "bribery",
+        "agency": "tullverket",
+        "what": "A customs officer took cash to clear a shipment.",
+        "contact_choice": "none",
+    }
+    first = client.post("/report", data=data)
+    second = client.post("/report", data=data)
+    assert first.status_code == 200 and second.status_code == 409
+    with deployment.engine.connect() as conn:
+        cases = conn.execute(sa.select(sa.func.count()).select_from(reporter_index_table))
+        assert cases.scalar() == 1
+
+
+def _only_case(deployment) -> CaseAccess:
+    """The single case of a test, opened as its desk would (test helper)."""
+    with deployment.engine.connect() as conn:
+        grant = conn.execute(
+            sa.select(grants_table).where(grants_table.c.recipient.like("desk:%"))
+        ).one()
+    desk = grant.recipient.split(":", 1)[1]
+    return CaseAccess(
+        grant.case_id, open_grant(grant.sealed_key, grant.case_id, deployment.desk_keys[desk])
+    )

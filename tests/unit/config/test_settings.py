@@ -1,0 +1,88 @@
+"""The app refuses to start on a missing secret or invalid setting, naming it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from config.settings import PACKAGE_DIR, ConfigError, load_reference, load_settings
+
+GOOD = {"VISSELPIPA_SECRET_KEY": "s" * 40, "VISSELPIPA_TENANT_SALT": "ab" * 16}
+
+
+def test_defaults_load_with_secrets_from_the_environment(tmp_path):
+    settings = load_settings({**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'visselpipa.sqlite3'}"
+    assert settings.default_locale == "sv"
+    assert settings.kdf.memory_kib >= 65536  # production default: at least 64 MiB
+    assert "s" * 40 not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"VISSELPIPA_TENANT_SALT": "ab" * 16}, "secret_key"),
+        ({"VISSELPIPA_SECRET_KEY": "s" * 40}, "tenant_salt"),
+        ({**GOOD, "VISSELPIPA_TENANT_SALT": "xyz"}, "tenant_salt"),
+        ({**GOOD, "VISSELPIPA_SECRET_KEY": "short"}, "secret_key"),
+        ({**GOOD, "VISSELPIPA_KDF_MEMORY_KIB": "lots"}, "kdf_memory_kib"),
+        ({**GOOD, "VISSELPIPA_MAX_FILES": "-1"}, "max_files"),
+        ({**GOOD, "VISSELPIPA_DATABASE_URL": "mysql://x"}, "database_url"),
+        ({**GOOD, "VISSELPIPA_DEFAULT_LOCALE": "de"}, "default_locale"),
+        ({**GOOD, "VISSELPIPA_PLAIN_HTTP": "perhaps"}, "plain_http"),
+        ({**GOOD, "VISSELPIPA_DATABSE_URL": "sqlite:///x"}, "databse_url"),
+    ],
+)
+def test_bad_or_missing_setting_is_named(tmp_path, env, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings({**env, "VISSELPIPA_DATA_DIR": str(tmp_path)})
+
+
+def test_app_factory_refuses_to_start_without_secrets(tmp_path, monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("VISSELPIPA_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("VISSELPIPA_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match="secret_key"):
+        create_app()
+
+
+def test_config_file_named_in_environment_is_read(tmp_path):
+    extra = tmp_path / "site.toml"
+    extra.write_text("max_files = 2\n", encoding="utf-8")
+    settings = load_settings(
+        {**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path), "VISSELPIPA_CONFIG": str(extra)}
+    )
+    assert settings.max_files == 2
+
+
+def test_broken_config_file_names_the_file(tmp_path):
+    extra = tmp_path / "site.toml"
+    extra.write_text("max_files = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="site.toml"):
+        load_settings(
+            {**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path), "VISSELPIPA_CONFIG": str(extra)}
+        )
+
+
+def test_reference_lists_are_realistic():
+    reference = load_reference()
+    agencies = {a.id for a in reference["agencies"]}
+    assert {"skatteverket", "forsakringskassan", "trafikverket"} <= agencies
+    assert len(agencies) >= 30
+    desks = {c.desk for c in reference["categories"]}
+    assert desks == {"anticorruption", "ethics"}
+
+
+def test_category_routed_to_an_unknown_desk_stops_the_start(tmp_path: Path):
+    for name in ("desks.toml", "categories.toml", "agencies.toml", "external.toml"):
+        shutil.copy(PACKAGE_DIR / name, tmp_path / name)
+    text = (tmp_path / "categories.toml").read_text(encoding="utf-8")
+    (tmp_path / "categories.toml").write_text(
+        text.replace('desk = "ethics"', 'desk = "etics"', 1), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"categories.toml: key category\[\d\]\.desk: 'etics'"):
+        load_reference(tmp_path)
