@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= instance
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy crypto caseflow
+
+# Re-extract the texts, merge them into the Swedish catalogue, compile it.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location -o /tmp/visselpipa.pot .
+	$(BIN)/pybabel update -i /tmp/visselpipa.pot -d app/translations -l sv --width=100
+	$(BIN)/pybabel compile -d app/translations -l sv
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
