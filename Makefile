@@ -26,7 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy crypto caseflow
+	$(BIN)/mypy crypto caseflow config
 
 # Re-extract the texts, merge them into the Swedish catalogue, compile it.
 messages: $(STAMP)

@@ -22,6 +22,20 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     Babel(app, locale_selector=select_locale)
 
+    @app.template_filter("filesize")
+    def filesize(size: int) -> str:
+        """A byte count the way people read it, with the locale's decimal mark."""
+        from flask_babel import format_decimal
+
+        if size < 1024:
+            return f"{size} B"
+        value, unit = size / 1024, "KiB"
+        for larger in ("MiB", "GiB"):
+            if value < 1024:
+                break
+            value, unit = value / 1024, larger
+        return f"{format_decimal(value, format='#,##0.#')} {unit}"
+
     @app.context_processor
     def inject_locale() -> dict[str, object]:
         from flask_babel import get_locale

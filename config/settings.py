@@ -261,7 +261,7 @@ def load_settings(
         ),
         default_locale=locale,
         plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
-        **reference,  # type: ignore[arg-type]
+        **reference,
     )
 
 

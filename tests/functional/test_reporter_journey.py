@@ -172,3 +172,16 @@ def _only_case(deployment) -> CaseAccess:
     return CaseAccess(
         grant.case_id, open_grant(grant.sealed_key, grant.case_id, deployment.desk_keys[desk])
     )
+
+
+def test_file_sizes_read_naturally_in_each_language(deployment, client):
+    status, page = submit_report(
+        client,
+        files=[(io.BytesIO(b"x" * 42), "liten.txt"), (io.BytesIO(b"x" * 70042), "stor.txt")],
+    )
+    status, page = open_status(client, receipt_from(page))
+    text = text_of(page)
+    assert "liten.txt (42 B," in text
+    assert "stor.txt (68,4 KiB," in text
+    client.get("/lang/en")
+    assert "stor.txt (68.4 KiB," in text_of(client.get("/status").get_data(as_text=True))
