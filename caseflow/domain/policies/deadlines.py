@@ -1,0 +1,108 @@
+"""The deadlines of a case, derived from its facts and the rules.
+
+Nothing here is stored: a deadline is a function of the case and of
+``deadlines.toml``. Each falls at the end of its local day in Stockholm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from caseflow.domain.dates import add_days, add_months, add_years, end_of_day, is_past
+from caseflow.domain.rules import DeadlineRules
+from caseflow.domain.state import CaseState
+from caseflow.domain.transitions import Status
+from caseflow.domain.vocabulary import DeadlineKind
+
+#: Missing one of these climbs the escalation ladder; the others only remind.
+ESCALATING = frozenset(
+    {DeadlineKind.ACKNOWLEDGEMENT, DeadlineKind.FEEDBACK, DeadlineKind.RECOMMENDATION}
+)
+
+
+@dataclass(frozen=True, order=True)
+class Deadline:
+    due_on: date
+    kind: DeadlineKind
+    reference: str = ""  # the recommendation id, for recommendation deadlines
+
+    @property
+    def due_at(self) -> datetime:
+        """The first instant at which the deadline is missed."""
+        return end_of_day(self.due_on)
+
+    def is_missed(self, now: datetime) -> bool:
+        return is_past(self.due_on, now)
+
+
+def acknowledgement_due(state: CaseState, rules: DeadlineRules) -> date | None:
+    if state.status is not Status.RECEIVED or state.received_on is None:
+        return None
+    return add_days(state.received_on, rules.acknowledge_within_days)
+
+
+def feedback_due(state: CaseState, rules: DeadlineRules) -> date | None:
+    """Three months from the acknowledgement, or from day 7 when none was sent (art. 9.1.f).
+
+    A late acknowledgement does not move the deadline: the period runs from
+    the earlier of the two. A reopened case owes new feedback from the day it
+    was reopened. A recorded extension replaces the computed date.
+    """
+    if not state.is_open or state.feedback_given_on is not None or state.received_on is None:
+        return None
+    if state.feedback_extended_to is not None:
+        return state.feedback_extended_to
+    if state.reopened_on is not None:
+        anchor = state.reopened_on
+    else:
+        anchor = add_days(state.received_on, rules.acknowledge_within_days)
+        if state.acknowledged_on is not None:
+            anchor = min(anchor, state.acknowledged_on)
+    return add_months(anchor, rules.feedback_within_months)
+
+
+def extended_feedback_due(current: date, months: int) -> date:
+    return add_months(current, months)
+
+
+def inactivity_due(state: CaseState, rules: DeadlineRules) -> date | None:
+    if not state.is_open or state.last_activity_on is None:
+        return None
+    return add_days(state.last_activity_on, rules.inactivity_reminder_days)
+
+
+def recommendation_due(issued_on: date, days: int) -> date:
+    return add_days(issued_on, days)
+
+
+def retention_due(state: CaseState, rules: DeadlineRules) -> date | None:
+    """The day after which a closed case is crypto-shredded."""
+    if not state.is_closed or state.closed_on is None:
+        return None
+    return add_years(state.closed_on, rules.retention_years)
+
+
+def open_deadlines(state: CaseState, rules: DeadlineRules) -> list[Deadline]:
+    """Every deadline the case still has, earliest first (missed ones included)."""
+    found: list[Deadline] = []
+    for kind, due in (
+        (DeadlineKind.ACKNOWLEDGEMENT, acknowledgement_due(state, rules)),
+        (DeadlineKind.FEEDBACK, feedback_due(state, rules)),
+        (DeadlineKind.INACTIVITY, inactivity_due(state, rules)),
+        (DeadlineKind.RETENTION, retention_due(state, rules)),
+    ):
+        if due is not None:
+            found.append(Deadline(due, kind))
+    if state.status is not Status.SHREDDED:
+        found.extend(
+            Deadline(r.due_on, DeadlineKind.RECOMMENDATION, r.recommendation_id)
+            for r in state.open_recommendations()
+        )
+    return sorted(found)
+
+
+def next_deadline(state: CaseState, rules: DeadlineRules) -> Deadline | None:
+    """The earliest deadline of the case: what the inbox sorts by."""
+    deadlines = open_deadlines(state, rules)
+    return deadlines[0] if deadlines else None

@@ -1,0 +1,73 @@
+"""What the passing of time brings to a case: the events ``visselpipa tick`` appends.
+
+:func:`due_events` is pure and idempotent: once its events are applied, calling
+it again at the same ``now`` returns nothing, so two ticks at once (or a retry)
+cannot duplicate an escalation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from caseflow.domain.dates import is_past, require_aware
+from caseflow.domain.events import (
+    CaseEvent,
+    CaseShredded,
+    InactivityReminderIssued,
+    OversightInformed,
+)
+from caseflow.domain.policies.deadlines import inactivity_due, retention_due
+from caseflow.domain.policies.escalation import escalations_due
+from caseflow.domain.rules import Rules
+from caseflow.domain.state import CaseState
+from caseflow.domain.transitions import Status
+from caseflow.domain.vocabulary import SYSTEM_ACTOR
+
+
+def due_events(state: CaseState, now: datetime, rules: Rules) -> list[CaseEvent]:
+    """Reminders, escalations, the oversight notice and retention shredding due at ``now``."""
+    require_aware(now)
+    if state.status in (Status.NEW, Status.SHREDDED):
+        return []
+    retention = retention_due(state, rules.deadlines)
+    if retention is not None and is_past(retention, now):
+        # Shredding ends the case: nothing else is due once its key is gone.
+        return [
+            CaseShredded(
+                case_id=state.case_id,
+                reason=(
+                    f"retention of {rules.deadlines.retention_years} years after closure "
+                    f"on {state.closed_on} ended on {retention}"
+                ),
+                shredded_at=now,
+                actor=SYSTEM_ACTOR,
+            )
+        ]
+    events: list[CaseEvent] = []
+    if (
+        state.senior_officials_involved
+        and not state.oversight_informed
+        and rules.routing.inform_oversight_of_senior_officials
+        and state.desk != rules.routing.oversight_desk
+    ):
+        events.append(
+            OversightInformed(
+                case_id=state.case_id,
+                reason="senior officials are involved",
+                informed_at=now,
+            )
+        )
+    events.extend(escalations_due(state, now, rules))
+    idle = inactivity_due(state, rules.deadlines)
+    if (
+        idle is not None
+        and is_past(idle, now)
+        and state.last_activity_on is not None
+        and state.reminded_for != state.last_activity_on
+    ):
+        events.append(
+            InactivityReminderIssued(
+                case_id=state.case_id, inactive_since=state.last_activity_on, issued_at=now
+            )
+        )
+    return events
