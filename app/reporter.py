@@ -42,12 +42,12 @@ STATUS_TEXT = {
     "acknowledged": _l("Acknowledged. The desk has confirmed that it received your report."),
     "assessed": _l("Assessed. The desk has decided how to handle your report."),
     "investigating": _l("Under investigation."),
-    "information_requested": _l("The desk has asked you a question: see the messages below."),
+    "deliberating": _l("The ethics committee is deliberating on the findings."),
     "feedback_given": _l("The desk has given you feedback: see the messages below."),
-    "referred": _l("Referred to another body better placed to handle it."),
     "concluded": _l("Concluded."),
     "rejected": _l("Closed: the report falls outside what this channel handles."),
     "reopened": _l("Reopened."),
+    "shredded": _l("The case has been closed and its records destroyed."),
 }
 
 _BIDI_AND_CONTROL = {"Cc", "Cf"}

@@ -21,6 +21,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from caseflow.domain.errors import RuleFileError
+from caseflow.domain.rules import Rules, load_rules
 from crypto.kdf import TENANT_SALT_BYTES, KdfCost
 
 PREFIX = "VISSELPIPA_"
@@ -37,7 +39,6 @@ class Category:
     id: str
     sv: str
     en: str
-    desk: str
 
     def label(self, locale: str) -> str:
         return self.en if locale == "en" else self.sv
@@ -89,6 +90,7 @@ class Settings:
     agencies: tuple[Agency, ...]
     desks: tuple[Desk, ...]
     authorities: tuple[Authority, ...]
+    rules: Rules
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -159,19 +161,36 @@ def load_reference(directory: Path = PACKAGE_DIR) -> dict[str, tuple[Any, ...]]:
     """Read the reference lists (categories, agencies, desks, authorities)."""
     desks = _records(directory / "desks.toml", "desk", Desk)
     categories = _records(directory / "categories.toml", "category", Category)
-    desk_ids = {d.id for d in desks}
-    for i, c in enumerate(categories):
-        if c.desk not in desk_ids:
-            raise ConfigError(
-                f"{directory / 'categories.toml'}: key category[{i}].desk: "
-                f"{c.desk!r} is not a desk in desks.toml ({', '.join(sorted(desk_ids))})"
-            )
     return {
         "desks": desks,
         "categories": categories,
         "agencies": _records(directory / "agencies.toml", "agency", Agency),
         "authorities": _records(directory / "external.toml", "authority", Authority),
     }
+
+
+def load_checked_rules(
+    directory: Path, categories: tuple[Category, ...], desks: tuple[Desk, ...]
+) -> Rules:
+    """The workflow rule files, checked against the reference lists."""
+    try:
+        rules = load_rules(directory)
+    except RuleFileError as e:
+        raise ConfigError(str(e)) from None
+    routed = set(rules.routing.categories)
+    for i, category in enumerate(categories):
+        if category.id not in routed:
+            raise ConfigError(
+                f"{directory / 'routing.toml'}: key categories.{category.id}: category[{i}] of "
+                "categories.toml has no route"
+            )
+    desk_ids = {d.id for d in desks}
+    unknown = sorted(rules.routing.desks - desk_ids)
+    if unknown:
+        raise ConfigError(
+            f"{directory / 'routing.toml'}: key desks: {unknown} are not desks in desks.toml"
+        )
+    return rules
 
 
 def load_settings(
@@ -247,6 +266,8 @@ def load_settings(
     if locale not in {"sv", "en"}:
         raise ConfigError(f"default_locale: {locale!r} is not one of sv, en")
     reference = load_reference()
+    rules_dir = Path(str(raw.get("rules_dir") or PACKAGE_DIR / "rules"))
+    rules = load_checked_rules(rules_dir, reference["categories"], reference["desks"])
     return Settings(
         secret_key=secret_key,
         tenant_salt=tenant_salt,
@@ -261,11 +282,13 @@ def load_settings(
         ),
         default_locale=locale,
         plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
+        rules=rules,
         **reference,
     )
 
 
 _KNOWN = {
+    "rules_dir",
     "secret_key",
     "tenant_salt",
     "data_dir",

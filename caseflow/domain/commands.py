@@ -39,6 +39,7 @@ class Receive(Command):
     named_staff: tuple[str, ...] = ()
     also_concerns: tuple[str, ...] = ()  # further categories: a mixed report
     desk_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    contact_provided: bool = False  # identity details arrive sealed with the report
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ from caseflow.domain.events import (
     RecommendationImplemented,
     RecommendationIssued,
     ReferredToAuthority,
+    ReporterContactProvided,
     ReporterFileAdded,
     ReporterMessageAdded,
     ReportReceived,
@@ -195,6 +196,8 @@ def _receive(command: Receive, now: datetime, rules: Rules) -> list[CaseEvent]:
             named_staff=named,
         )
     ]
+    if command.contact_provided:
+        events.append(ReporterContactProvided(command.case_id, command.received_on))
     if route.inform_oversight:
         events.append(OversightInformed(command.case_id, "senior officials are involved", now))
     return events

@@ -68,6 +68,13 @@ class ReporterFileAdded(CaseEvent):
 
 
 @dataclass(frozen=True)
+class ReporterContactProvided(CaseEvent):
+    """The reporter chose to leave contact details (sealed separately, art. 16)."""
+
+    added_on: date
+
+
+@dataclass(frozen=True)
 class MessageToReporterSent(CaseEvent):
     """A question or note to the reporter (the sealed text is ``message_id``)."""
 
@@ -322,6 +329,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReportReceived,
         ReporterMessageAdded,
         ReporterFileAdded,
+        ReporterContactProvided,
         MessageToReporterSent,
         CaseAcknowledged,
         CaseAssigned,

@@ -35,6 +35,7 @@ from caseflow.domain.events import (
     RecommendationImplemented,
     RecommendationIssued,
     ReferredToAuthority,
+    ReporterContactProvided,
     ReporterFileAdded,
     ReporterMessageAdded,
     ReportReceived,
@@ -239,7 +240,12 @@ def _apply(state: CaseState, event: CaseEvent) -> CaseState:
                 received_on=event.received_on,
                 recused=state.recused | frozenset(event.named_staff),
             )
-        case ReporterMessageAdded() | ReporterFileAdded() | MessageToReporterSent():
+        case (
+            ReporterMessageAdded()
+            | ReporterFileAdded()
+            | ReporterContactProvided()
+            | MessageToReporterSent()
+        ):
             return state
         case CaseAcknowledged():
             return replace(

@@ -1,8 +1,9 @@
 """The reporter's side of a case: submit, follow up with the receipt, converse.
 
 Everything a reporter writes is sealed under the case key here, before it is
-handed to the store. The store only ever sees ciphertext and the routing
-metadata listed in SECURITY.md (category, agency, desk, day of receipt).
+handed to the case service and the store. The store only ever sees
+ciphertext and the routing metadata listed in SECURITY.md (category, agency,
+desk, day of receipt).
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from nacl.public import PublicKey
 
-from caseflow.service import deadlines
+from caseflow.domain import CaseState, Status
+from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive
+from caseflow.domain.dates import add_days
+from caseflow.domain.policies.deadlines import feedback_due
+from caseflow.service.cases import REPORTER, CaseService, Step
 from caseflow.service.clock import Clock, reporter_day, system_clock
 from caseflow.service.uploads import SealedFile, SealedUpload, file_meta_item_id
-from caseflow.store import ConcurrencyConflict, EventStore, NewEvent
+from caseflow.store import RecordedEvent
 from caseflow.store.records import (
+    desk_members_table,
     desks_table,
     files_table,
     grants_table,
@@ -35,11 +40,14 @@ from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
 
 REPORT_ITEM = "report"
 CONTACT_ITEM = "contact"
-REPORTER = "reporter"
 
 #: A receipt that cannot be anybody's: derived when the typed one is malformed,
 #: so a malformed code costs the same time as a wrong one (no timing oracle).
 _DECOY_RECEIPT = Receipt.generate()
+
+
+def message_item(message_id: str) -> str:
+    return f"message:{message_id}"
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,7 @@ class Report:
     contact: str | None = None
 
     def to_sealable(self) -> bytes:
-        body = {
-            "what": self.what,
-            "when": self.when,
-            "where": self.where,
-            "persons": self.persons,
-        }
+        body = {"what": self.what, "when": self.when, "where": self.where, "persons": self.persons}
         return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
 
 
@@ -93,12 +96,11 @@ class CaseAccess:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: str  # "report" | "reporter_message" | "desk_message" | "file" | "status"
+    kind: str  # "reporter_message" | "desk_message" | "file"
     on: date
     text: str = ""
     file_name: str = ""
     file_size: int = 0
-    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ class ReporterView:
     received_on: date
     acknowledged_on: date | None
     acknowledge_by: date
-    feedback_by: date
+    feedback_by: date | None
+    feedback_given_on: date | None
     category: str
     agency: str
     report: dict[str, str]
@@ -116,29 +119,29 @@ class ReporterView:
     timeline: tuple[TimelineEntry, ...]
 
 
-#: Event types that change what the reporter is told, and the status they mean.
-STATUS_BY_EVENT = {
-    "ReportReceived": "received",
-    "CaseAcknowledged": "acknowledged",
-    "CaseAssessed": "assessed",
-    "InvestigationOpened": "investigating",
-    "InformationRequested": "information_requested",
-    "FeedbackGiven": "feedback_given",
-    "CaseReferred": "referred",
-    "CaseConcluded": "concluded",
-    "CaseRejected": "rejected",
-    "CaseReopened": "reopened",
-}
+def reporter_status(state: CaseState) -> str:
+    """The status a reporter is told, in the words of app.reporter.STATUS_TEXT."""
+    if state.status is Status.SHREDDED:
+        return "shredded"
+    if state.feedback_given_on is not None and state.status is not Status.CONCLUDED:
+        return "feedback_given"
+    return state.status.value
 
 
 class Intake:
     """The reporter-facing service."""
 
-    def __init__(self, engine: sa.Engine, settings: Settings, clock: Clock = system_clock):
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        cases: CaseService,
+        clock: Clock = system_clock,
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.cases = cases
         self.clock = clock
-        self.store = EventStore(engine)
 
     # -- submitting ---------------------------------------------------------
 
@@ -146,80 +149,63 @@ class Intake:
         return Submission(case_id=secrets.token_hex(16), key=CaseKey.generate())
 
     def new_upload(
-        self, submission_or_access: Submission | CaseAccess, name: str, content_type: str
+        self, target: Submission | CaseAccess, name: str, content_type: str
     ) -> SealedUpload:
         upload = SealedUpload(
             self.settings.data_dir,
-            submission_or_access.case_id,
-            submission_or_access.key,
+            target.case_id,
+            target.key,
             max_bytes=self.settings.max_file_bytes,
             name=name,
             content_type=content_type,
         )
-        if isinstance(submission_or_access, Submission):
-            submission_or_access.uploads.append(upload)
+        if isinstance(target, Submission):
+            target.uploads.append(upload)
         return upload
 
     def submit(
         self, submission: Submission, report: Report, files: Sequence[SealedFile] = ()
     ) -> Receipt:
         """Seal and store a new case; return the receipt, which exists nowhere else."""
-        category = self.settings.category(report.category)
         receipt = Receipt.generate()
         reporter = derive_reporter_keys(receipt, self.settings.tenant_salt, self.settings.kdf)
         case_id, key = submission.case_id, submission.key
-        today = reporter_day(self.clock())
-        consulted: list[str] = []
-        events = [
-            NewEvent(
-                type="ReportReceived",
-                actor=REPORTER,
-                recorded_at=today.isoformat(),
-                meta={
-                    "case_id": case_id,
-                    "category": category.id,
-                    "agency": report.agency,
-                    "desk": category.desk,
-                    "consulted_desks": consulted,
-                    "received_on": today.isoformat(),
-                    "senior_officials_involved": report.senior_officials,
-                    "named_staff": [],
-                },
-                body=seal_item(key, case_id, REPORT_ITEM, report.to_sealable()),
-            )
-        ]
+        bodies = {"ReportReceived": seal_item(key, case_id, REPORT_ITEM, report.to_sealable())}
         if report.contact:
-            events.append(
-                NewEvent(
-                    type="ReporterContactProvided",
-                    actor=REPORTER,
-                    recorded_at=today.isoformat(),
-                    meta={"case_id": case_id, "added_on": today.isoformat()},
-                    body=seal_item(key, case_id, CONTACT_ITEM, report.contact.encode()),
-                )
+            bodies["ReporterContactProvided"] = seal_item(
+                key, case_id, CONTACT_ITEM, report.contact.encode()
             )
-        events.extend(self._file_events(case_id, key, files, today))
-        with self.engine.begin() as conn:
-            desk_keys = self._desk_public_keys(conn, [category.desk, *consulted])
-            self.store.append(conn, case_id, 0, events)
-            conn.execute(
-                sa.insert(grants_table),
-                [
-                    {
-                        "case_id": case_id,
-                        "recipient": f"desk:{desk}",
-                        "sealed_key": seal_grant(key, case_id, public),
-                    }
-                    for desk, public in desk_keys.items()
-                ]
-                + [
-                    {
-                        "case_id": case_id,
-                        "recipient": REPORTER,
-                        "sealed_key": seal_grant(key, case_id, reporter.public_key),
-                    }
-                ],
+        receive = Receive(
+            case_id=case_id,
+            actor=REPORTER,
+            category=report.category,
+            agency=report.agency,
+            received_on=reporter_day(self.clock()),
+            senior_officials_involved=report.senior_officials,
+            desk_members=self._desk_members(),
+            contact_provided=bool(report.contact),
+        )
+
+        def grant_and_index(
+            conn: sa.Connection, state: CaseState, recorded: list[RecordedEvent]
+        ) -> None:
+            desks = self._desk_public_keys(conn, [state.desk or "", *state.consulted_desks])
+            rows = [
+                {
+                    "case_id": case_id,
+                    "recipient": f"desk:{desk}",
+                    "sealed_key": seal_grant(key, case_id, public),
+                }
+                for desk, public in desks.items()
+            ]
+            rows.append(
+                {
+                    "case_id": case_id,
+                    "recipient": REPORTER,
+                    "sealed_key": seal_grant(key, case_id, reporter.public_key),
+                }
             )
+            conn.execute(sa.insert(grants_table), rows)
             conn.execute(
                 sa.insert(reporter_index_table).values(
                     lookup_tag=reporter.lookup_tag,
@@ -227,10 +213,24 @@ class Intake:
                     public_key=bytes(reporter.public_key),
                 )
             )
-            self._record_files(conn, case_id, files)
+            _record_files(conn, case_id, files)
+
+        steps = [Step(receive, bodies), *self._file_steps(case_id, key, files)]
+        self.cases.execute(case_id, steps, after_append=grant_and_index)
         return receipt
 
-    def _desk_public_keys(self, conn: sa.Connection, desks: list[str]) -> dict[str, PublicKey]:
+    def _desk_members(self) -> dict[str, frozenset[str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(desk_members_table.c.desk_id, desk_members_table.c.staff_id)
+            ).all()
+        members: dict[str, set[str]] = {}
+        for row in rows:
+            members.setdefault(row.desk_id, set()).add(row.staff_id)
+        return {desk: frozenset(staff) for desk, staff in members.items()}
+
+    @staticmethod
+    def _desk_public_keys(conn: sa.Connection, desks: list[str]) -> dict[str, PublicKey]:
         rows = conn.execute(
             sa.select(desks_table.c.id, desks_table.c.public_key).where(desks_table.c.id.in_(desks))
         ).all()
@@ -241,37 +241,25 @@ class Intake:
             raise LookupError(f"desk(s) without a key: {sorted(missing)}; run `visselpipa init`")
         return found
 
-    def _file_events(
-        self, case_id: str, key: CaseKey, files: Sequence[SealedFile], today: date
-    ) -> list[NewEvent]:
+    @staticmethod
+    def _file_steps(case_id: str, key: CaseKey, files: Sequence[SealedFile]) -> list[Step]:
         return [
-            NewEvent(
-                type="ReporterFileAdded",
-                actor=REPORTER,
-                recorded_at=today.isoformat(),
-                meta={"case_id": case_id, "file_id": f.file_id, "added_on": today.isoformat()},
-                body=seal_item(
-                    key,
-                    case_id,
-                    file_meta_item_id(f.file_id),
-                    json.dumps(
-                        {"name": f.name, "content_type": f.content_type, "size": f.size},
-                        ensure_ascii=False,
-                    ).encode(),
-                ),
+            Step(
+                AddReporterFile(case_id=case_id, actor=REPORTER, file_id=f.file_id),
+                {
+                    "ReporterFileAdded": seal_item(
+                        key,
+                        case_id,
+                        file_meta_item_id(f.file_id),
+                        json.dumps(
+                            {"name": f.name, "content_type": f.content_type, "size": f.size},
+                            ensure_ascii=False,
+                        ).encode(),
+                    )
+                },
             )
             for f in files
         ]
-
-    def _record_files(self, conn: sa.Connection, case_id: str, files: Sequence[SealedFile]) -> None:
-        if files:
-            conn.execute(
-                sa.insert(files_table),
-                [
-                    {"id": f.file_id, "case_id": case_id, "encrypted_bytes": f.path.stat().st_size}
-                    for f in files
-                ],
-            )
 
     # -- following up -------------------------------------------------------
 
@@ -283,7 +271,7 @@ class Intake:
         tells them apart.
         """
         try:
-            receipt = Receipt.parse(typed_receipt)
+            receipt: Receipt | None = Receipt.parse(typed_receipt)
         except InvalidReceipt:
             receipt = None
         reporter = derive_reporter_keys(
@@ -306,55 +294,45 @@ class Intake:
 
     def view(self, access: CaseAccess) -> ReporterView:
         """Decrypt the case for its reporter: their report, messages, status."""
-        events = self.store.read_stream(access.case_id)
-        received = events[0]
-        received_on = date.fromisoformat(received.meta["received_on"])
-        report = json.loads(
-            open_item(access.key, access.case_id, REPORT_ITEM, received.body or b"")
-        )
+        stored = self.cases.store.read_stream(access.case_id)
+        state = self.cases.load(access.case_id)
+        if state.received_on is None:
+            raise LookupError("the case has no report")
+        received = stored[0]
+        case_id, key = access.case_id, access.key
+        report = json.loads(open_item(key, case_id, REPORT_ITEM, received.body or b""))
         contact: str | None = None
-        status, acknowledged_on = "received", None
-        timeline: list[TimelineEntry] = [TimelineEntry("report", received_on)]
-        for event in events[1:]:
+        timeline: list[TimelineEntry] = []
+        for event in stored[1:]:
             on = date.fromisoformat(event.recorded_at[:10])
-            if event.type in STATUS_BY_EVENT:
-                status = STATUS_BY_EVENT[event.type]
-                timeline.append(TimelineEntry("status", on, status=status))
-                if event.type == "CaseAcknowledged" and acknowledged_on is None:
-                    acknowledged_on = on
+            if event.body is None:
+                continue
             if event.type == "ReporterContactProvided":
-                contact = open_item(
-                    access.key, access.case_id, CONTACT_ITEM, event.body or b""
-                ).decode()
-            elif event.type in {"ReporterMessageAdded", "MessageToReporterSent"}:
-                text = open_item(
-                    access.key, access.case_id, _message_item(event.meta), event.body or b""
-                ).decode()
-                kind = (
-                    "reporter_message" if event.type == "ReporterMessageAdded" else "desk_message"
-                )
-                timeline.append(TimelineEntry(kind, on, text=text))
+                contact = open_item(key, case_id, CONTACT_ITEM, event.body).decode()
             elif event.type == "ReporterFileAdded":
-                meta = json.loads(
-                    open_item(
-                        access.key,
-                        access.case_id,
-                        file_meta_item_id(event.meta["file_id"]),
-                        event.body or b"",
-                    )
+                described = json.loads(
+                    open_item(key, case_id, file_meta_item_id(event.meta["file_id"]), event.body)
                 )
                 timeline.append(
-                    TimelineEntry("file", on, file_name=meta["name"], file_size=int(meta["size"]))
+                    TimelineEntry(
+                        "file", on, file_name=described["name"], file_size=int(described["size"])
+                    )
                 )
+            elif "message_id" in event.meta:
+                text = open_item(key, case_id, message_item(event.meta["message_id"]), event.body)
+                kind = "reporter_message" if event.actor == REPORTER else "desk_message"
+                timeline.append(TimelineEntry(kind, on, text=text.decode()))
+        rules = self.cases.rules.deadlines
         return ReporterView(
-            case_id=access.case_id,
-            status=status,
-            received_on=received_on,
-            acknowledged_on=acknowledged_on,
-            acknowledge_by=deadlines.acknowledge_by(received_on),
-            feedback_by=deadlines.feedback_by(received_on, acknowledged_on),
-            category=received.meta["category"],
-            agency=received.meta["agency"],
+            case_id=case_id,
+            status=reporter_status(state),
+            received_on=state.received_on,
+            acknowledged_on=state.acknowledged_on,
+            acknowledge_by=add_days(state.received_on, rules.acknowledge_within_days),
+            feedback_by=feedback_due(state, rules),
+            feedback_given_on=state.feedback_given_on,
+            category=state.category or "",
+            agency=state.agency or "",
             report=report,
             contact=contact,
             timeline=tuple(timeline),
@@ -362,60 +340,25 @@ class Intake:
 
     def add_message(self, access: CaseAccess, text: str) -> None:
         """A follow-up message from the reporter."""
-        today = reporter_day(self.clock()).isoformat()
         message_id = secrets.token_hex(12)
-        self._append(
-            access,
-            NewEvent(
-                type="ReporterMessageAdded",
-                actor=REPORTER,
-                recorded_at=today,
-                meta={"case_id": access.case_id, "message_id": message_id, "added_on": today},
-                body=seal_item(access.key, access.case_id, f"message:{message_id}", text.encode()),
-            ),
-        )
+        sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
+        command = AddReporterMessage(access.case_id, REPORTER, message_id)
+        self.cases.execute(access.case_id, [Step(command, {"ReporterMessageAdded": sealed})])
 
     def add_files(self, access: CaseAccess, files: Sequence[SealedFile]) -> None:
-        today = reporter_day(self.clock())
-        events = self._file_events(access.case_id, access.key, files, today)
-        self._append(access, *events, files=files)
+        def record(conn: sa.Connection, state: CaseState, recorded: list[RecordedEvent]) -> None:
+            _record_files(conn, access.case_id, files)
 
-    def send_to_reporter(self, access: CaseAccess, text: str, actor: str) -> None:
-        """A message from the desk to the reporter (the staff workspace calls this)."""
-        now = self.clock()
-        message_id = secrets.token_hex(12)
-        self._append(
-            access,
-            NewEvent(
-                type="MessageToReporterSent",
-                actor=actor,
-                recorded_at=now.isoformat(timespec="seconds"),
-                meta={
-                    "case_id": access.case_id,
-                    "message_id": message_id,
-                    "sent_at": now.isoformat(timespec="seconds"),
-                    "actor": actor,
-                },
-                body=seal_item(access.key, access.case_id, f"message:{message_id}", text.encode()),
-            ),
+        steps = self._file_steps(access.case_id, access.key, files)
+        self.cases.execute(access.case_id, steps, after_append=record)
+
+
+def _record_files(conn: sa.Connection, case_id: str, files: Sequence[SealedFile]) -> None:
+    if files:
+        conn.execute(
+            sa.insert(files_table),
+            [
+                {"id": f.file_id, "case_id": case_id, "encrypted_bytes": f.path.stat().st_size}
+                for f in files
+            ],
         )
-
-    def _append(
-        self, access: CaseAccess, *events: NewEvent, files: Sequence[SealedFile] = ()
-    ) -> None:
-        # Reporter follow-ups never conflict in substance: retry on a version
-        # race so that a message is never lost to a concurrent staff action.
-        for attempt in range(5):
-            try:
-                with self.engine.begin() as conn:
-                    version = self.store.stream_version(conn, access.case_id)
-                    self.store.append(conn, access.case_id, version, list(events))
-                    self._record_files(conn, access.case_id, files)
-                return
-            except ConcurrencyConflict:
-                if attempt == 4:
-                    raise
-
-
-def _message_item(meta: dict[str, Any]) -> str:
-    return f"message:{meta['message_id']}"

@@ -14,9 +14,13 @@ from flask.testing import FlaskClient
 from nacl.public import PrivateKey
 
 from app import create_app
+from caseflow.domain.commands import Acknowledge, GiveFeedback, RequestInformation
 from caseflow.service.bootstrap import bootstrap
+from caseflow.service.cases import Step
+from caseflow.service.intake import message_item
 from caseflow.store import create_engine, migrate
 from config.settings import Settings, load_settings
+from crypto.sealing import seal_item
 
 
 @dataclass
@@ -25,6 +29,23 @@ class Deployment:
     settings: Settings
     engine: Any
     desk_keys: dict[str, PrivateKey]
+
+    def desk_writes(self, access: Any, text: str, command: type = Acknowledge) -> None:
+        """The desk acts on the case with a message to the reporter (the staff
+        workspace does this through the same case service)."""
+        message_id = secrets.token_hex(8)
+        sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
+        step_command = command(
+            case_id=access.case_id, actor="staff:utredare", message_id=message_id
+        )
+        event_type = {
+            Acknowledge: "CaseAcknowledged",
+            RequestInformation: "MessageToReporterSent",
+            GiveFeedback: "FeedbackGiven",
+        }[command]
+        self.app.extensions["visselpipa.cases"].execute(
+            access.case_id, [Step(step_command, {event_type: sealed})]
+        )
 
     def client(self) -> FlaskClient:
         self.app.test_client_class = HttpsClient

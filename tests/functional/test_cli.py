@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from app.cli import main
+from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake, Report
 from caseflow.store import create_engine
 from caseflow.store.records import desks_table, staff_table
@@ -57,7 +58,7 @@ def test_verify_passes_then_names_the_row_edited_behind_the_triggers_back(databa
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     settings = load_settings(environ=env)
     engine = create_engine(database_url)
-    intake = Intake(engine, settings)
+    intake = Intake(engine, settings, CaseService(engine, settings.rules))
     for what in ("Första rapporten om mutor.", "Andra rapporten om jäv.", "Tredje rapporten."):
         intake.submit(intake.begin(), Report(category="bribery", agency="tullverket", what=what))
 

@@ -7,6 +7,7 @@ import json
 
 import sqlalchemy as sa
 
+from caseflow.domain.commands import GiveFeedback, RequestInformation
 from caseflow.service.intake import CaseAccess
 from caseflow.store import EventStore
 from caseflow.store.records import grants_table, reporter_index_table
@@ -83,6 +84,14 @@ def test_deadlines_shown_are_seven_days_and_three_months(deployment, client):
     assert view.feedback_by.isoformat() in text
     assert 89 <= (view.feedback_by - view.acknowledge_by).days <= 92
 
+    # Once the desk has given feedback, the page says so instead of a deadline.
+    deployment.desk_writes(access, "Tack, vi har tagit emot din rapport.")
+    deployment.desk_writes(access, "Vi har inlett en granskning.", GiveFeedback)
+    text = text_of(client.get("/status").get_data(as_text=True))
+    assert "Handläggarna har gett dig återkoppling" in text
+    assert "Vi har inlett en granskning." in text
+    assert "Handläggarna ska ge dig återkoppling senast" not in text
+
 
 def test_reporter_and_desk_converse_through_the_status_page(deployment, client):
     status, page = submit_report(client)
@@ -95,13 +104,15 @@ def test_reporter_and_desk_converse_through_the_status_page(deployment, client):
     )
     assert "Jag har fler mejl." in text_of(response.get_data(as_text=True))
 
-    intake = deployment.app.extensions["visselpipa.intake"]
-    intake.send_to_reporter(
-        _only_case(deployment), "Kan du skicka mejlen som fil?", actor="staff:utredare"
-    )
+    access = _only_case(deployment)
+    deployment.desk_writes(access, "Tack, vi har tagit emot din rapport.")
+    deployment.desk_writes(access, "Kan du skicka mejlen som fil?", RequestInformation)
     page = client.get("/status").get_data(as_text=True)
-    assert "Kan du skicka mejlen som fil?" in text_of(page)
-    assert "Från handläggarna" in text_of(page)
+    text = text_of(page)
+    assert "Bekräftad. Handläggarna har bekräftat att de tagit emot din rapport." in text
+    assert "Tack, vi har tagit emot din rapport." in text
+    assert "Kan du skicka mejlen som fil?" in text
+    assert "Från handläggarna" in text
 
     response = client.post(
         "/status/files",
@@ -185,3 +196,15 @@ def test_file_sizes_read_naturally_in_each_language(deployment, client):
     assert "stor.txt (68,4 KiB," in text
     client.get("/lang/en")
     assert "stor.txt (68.4 KiB," in text_of(client.get("/status").get_data(as_text=True))
+
+
+def test_reporter_events_carry_the_day_and_never_a_time(deployment, client):
+    submit_report(client, senior_officials="y", contact_choice="give", contact="via Signal")
+    events = list(EventStore(deployment.engine).read_all())
+    assert {e.type for e in events} >= {"ReportReceived", "OversightInformed"}
+    for event in events:
+        assert event.actor == "reporter"
+        assert len(event.recorded_at) == 10  # YYYY-MM-DD
+        for value in event.meta.values():
+            if isinstance(value, str) and "T" in value and value[:4].isdigit():
+                assert "T00:00:00" in value, (event.type, value)  # the day's start only
