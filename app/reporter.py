@@ -133,9 +133,10 @@ def _register(state: Any) -> None:
             "reporter.status_files": _prepare_status_uploads,
         }
     )
-    app.config.setdefault("CSRF_RERENDER", {}).update(
+    app.config.setdefault("FORM_RERENDER", {}).update(
         {
-            "reporter.report": _rerender_report_after_csrf,
+            "reporter.report": _rerender_report,
+            "reporter.status": _rerender_receipt,
         }
     )
 
@@ -204,19 +205,16 @@ def _render_report(form: ReportForm, errors: list[str] | None = None) -> str:
     )
 
 
-def _rerender_report_after_csrf() -> str:
+def _rerender_report(notice: str) -> str:
+    """The report form with what was typed, after a refusal before the view ran."""
     _discard_pending_uploads()
     form = _report_form()
-    form.validate()  # shows what else needs fixing, alongside the expiry notice
-    return _render_report(
-        form,
-        [
-            _(
-                "The form had expired. Check what you wrote and send it "
-                "again; attach your files again."
-            )
-        ],
-    )
+    form.validate()  # shows what else needs fixing, alongside the notice
+    return _render_report(form, [str(notice)])
+
+
+def _rerender_receipt(notice: str) -> str:
+    return render_template("status_login.html", form=ReceiptForm(), notice=str(notice))
 
 
 def _discard_pending_uploads() -> None:

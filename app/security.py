@@ -3,6 +3,8 @@
 - Headers (Flask-Talisman): strict CSP with no inline script or style,
   HSTS, no referrer, nosniff, a restrictive Permissions-Policy, no framing.
 - CSRF on every state-changing request (Flask-WTF's CSRFProtect).
+- Abuse resistance without addresses (app/abuse.py): per-session and
+  deployment-wide rates on reports, receipt attempts and messages.
 - ``__Host-`` session cookie: Secure, HttpOnly, SameSite=Strict.
 - ``Cache-Control: no-store`` on every page the app renders.
 - Error pages without stack traces, in the reporter's language.
@@ -22,6 +24,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app.abuse import AbuseGuard, Guarded, parse_limit
 from caseflow.service.uploads import DiscardingUpload
 from config.settings import Settings
 
@@ -127,8 +130,24 @@ def init_app(app: Flask, settings: Settings) -> None:
         permissions_policy=PERMISSIONS_POLICY,
         frame_options="DENY",
     )
-    # Registered before CSRFProtect: its check parses the form, and the files
-    # in it must already know where to be sealed.
+    guard = AbuseGuard(
+        settings.rate_limit_storage,
+        {
+            action: Guarded(
+                action,
+                parse_limit(action, per),
+                parse_limit(action, fresh),
+                parse_limit(action, patient),
+                patience,
+            )
+            for action, (per, fresh, patient, patience) in settings.limits.items()
+        },
+    )
+    app.extensions["visselpipa.abuse"] = guard
+    # Order matters: the guard runs first, so a refused request costs no key
+    # stretching and parses no upload; CSRFProtect parses the form, so the
+    # files in it must already know where to be sealed.
+    app.before_request(_guard_actions)
     app.before_request(_prepare_uploads)
     csrf.init_app(app)
     _quiet_werkzeug_logging()
@@ -145,11 +164,16 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
-        handler = app.config.get("CSRF_RERENDER", {}).get(request.endpoint)
+        handler = app.config.get("FORM_RERENDER", {}).get(request.endpoint)
         if handler is not None:
             # Failing closed on the token, but the reporter's text is not lost:
             # the form comes back filled in, with a fresh token.
-            return handler(), 400
+            return handler(
+                _l(
+                    "The form had expired. Check what you wrote and send it "
+                    "again; attach your files again."
+                )
+            ), 400
         return _error_page(
             400,
             _l("The form had expired"),
@@ -174,6 +198,39 @@ def init_app(app: Flask, settings: Settings) -> None:
         )
         title, text = ERROR_TEXT[500]
         return _error_page(500, title, text)
+
+
+#: The actions counted by the abuse guard, by endpoint (POST only).
+GUARDED_ENDPOINTS = {
+    "reporter.report": "report",
+    "reporter.status": "receipt",
+    "reporter.status_message": "message",
+    "reporter.status_files": "message",
+}
+
+
+def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:
+    from flask import current_app
+
+    guard: AbuseGuard = current_app.extensions["visselpipa.abuse"]
+    guard.note_visit()
+    action = GUARDED_ENDPOINTS.get(request.endpoint or "")
+    if request.method != "POST" or action is None:
+        return None
+    refusal = guard.check(action)
+    if refusal is None:
+        return None
+    headers = {"Retry-After": str(refusal.retry_after)}
+    notice = _l(
+        "Many reports are being sent right now. Wait %(minutes)d minute(s) and send "
+        "again: what you wrote is still here.",
+        minutes=max(1, refusal.retry_after // 60),
+    )
+    handler = current_app.config.get("FORM_RERENDER", {}).get(request.endpoint)
+    if handler is not None:
+        return handler(notice), 429, headers
+    title, text = ERROR_TEXT[429]
+    return render_template("error.html", code=429, title=title, text=text), 429, headers
 
 
 def _prepare_uploads() -> None:

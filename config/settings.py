@@ -21,6 +21,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from limits import parse as parse_rate
+
 from caseflow.domain.errors import RuleFileError
 from caseflow.domain.rules import Rules, load_rules
 from crypto.kdf import TENANT_SALT_BYTES, KdfCost
@@ -91,6 +93,8 @@ class Settings:
     desks: tuple[Desk, ...]
     authorities: tuple[Authority, ...]
     rules: Rules
+    rate_limit_storage: str
+    limits: dict[str, tuple[str, str, str, int]]
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -265,6 +269,22 @@ def load_settings(
     locale = str(raw.get("default_locale", "sv"))
     if locale not in {"sv", "en"}:
         raise ConfigError(f"default_locale: {locale!r} is not one of sv, en")
+    storage = str(raw.get("rate_limit_storage") or "memory://")
+    if not storage.startswith(("memory://", "redis://", "rediss://")):
+        raise ConfigError("rate_limit_storage: use memory:// or redis://host:port/db")
+    limits = {}
+    for action in ACTIONS:
+        rates = []
+        for suffix in ("", "_fresh", "_patient"):
+            key = f"limit_{action}{suffix}"
+            text = str(raw.get(key, ""))
+            try:
+                parse_rate(text)
+            except ValueError:
+                raise ConfigError(f"{key}: {text!r} is not a rate such as '5/hour'") from None
+            rates.append(text)
+        patience = _as_int(f"{action}_patience_seconds", raw[f"{action}_patience_seconds"], 0)
+        limits[action] = (rates[0], rates[1], rates[2], patience)
     reference = load_reference()
     rules_dir = Path(str(raw.get("rules_dir") or PACKAGE_DIR / "rules"))
     rules = load_checked_rules(rules_dir, reference["categories"], reference["desks"])
@@ -283,11 +303,18 @@ def load_settings(
         default_locale=locale,
         plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
         rules=rules,
+        rate_limit_storage=storage,
+        limits=limits,
         **reference,
     )
 
 
+ACTIONS = ("report", "receipt", "message")
+
 _KNOWN = {
+    "rate_limit_storage",
+    *(f"limit_{a}{s}" for a in ACTIONS for s in ("", "_fresh", "_patient")),
+    *(f"{a}_patience_seconds" for a in ACTIONS),
     "rules_dir",
     "secret_key",
     "tenant_salt",

@@ -1,0 +1,112 @@
+"""Rates on receipts, reports and messages: per session and deployment-wide, never by address."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from caseflow.service.bootstrap import bootstrap
+from caseflow.store import create_engine, migrate
+from caseflow.store.records import reporter_index_table
+from tests.functional.conftest import HttpsClient, make_settings
+from tests.functional.pages import hidden_fields, open_status, submit_report, text_of
+
+WRONG = "0000-0000-0000-0000-0000"
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):
+    engines = []
+
+    def build(database_url: str | None = None, **limits):
+        url = database_url or f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        settings = make_settings(url, tmp_path / "data", **limits)
+        engine = create_engine(url)
+        migrate(engine)
+        bootstrap(engine, settings)
+        engines.append(engine)
+        app = create_app(settings, {"TESTING": True})
+        app.test_client_class = HttpsClient
+        engines.append(app.extensions["visselpipa.engine"])
+        return app
+
+    yield build
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_session_that_tries_too_many_receipts_is_slowed_but_others_are_not(make_app):
+    app = make_app(limit_receipt="3/10 minutes")
+    greedy = app.test_client()
+    for _ in range(3):
+        assert open_status(greedy, WRONG)[0] == 400
+    page = greedy.get("/status").get_data(as_text=True)
+    response = greedy.post("/status", data={**hidden_fields(page), "receipt": WRONG})
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    text = text_of(response.get_data(as_text=True))
+    assert "Många rapporter skickas just nu" in text
+    assert WRONG in response.get_data(as_text=True)  # what was typed is still there
+
+    other = app.test_client()  # another reporter, perhaps behind the same Tor exit
+    assert open_status(other, WRONG)[0] == 400
+
+
+def test_a_flood_of_fresh_sessions_cannot_use_up_the_patient_lane(make_app):
+    app = make_app(limit_receipt_fresh="2/minute", receipt_patience_seconds=60)
+    guard = app.extensions["visselpipa.abuse"]
+    patient = app.test_client()
+    patient.get("/status")  # a person who opened the page earlier
+    guard.clock = lambda: time.time() + 120  # two minutes later
+
+    statuses = []
+    for _ in range(4):
+        flooder = app.test_client()  # a script: a new session per attempt
+        statuses.append(open_status(flooder, WRONG)[0])
+    assert statuses == [400, 400, 429, 429]
+    assert open_status(patient, WRONG)[0] == 400  # still answered
+
+
+def test_a_refused_report_comes_back_filled_in_and_stores_nothing(make_app):
+    app = make_app(limit_report="1/hour")
+    client = app.test_client()
+    assert submit_report(client)[0] == 200
+    status, page = submit_report(client, what="Andra rapporten: leverantören bjöd på resa.")
+    assert status == 429
+    assert "Många rapporter skickas just nu" in text_of(page)
+    assert "Andra rapporten: leverantören bjöd på resa.</textarea>" in page
+    with app.extensions["visselpipa.engine"].connect() as conn:
+        cases = conn.execute(sa.select(sa.func.count()).select_from(reporter_index_table))
+        assert cases.scalar() == 1
+
+
+def test_rates_are_not_keyed_on_an_address(make_app):
+    app = make_app(limit_receipt="2/10 minutes")
+    statuses = []
+    for _ in range(4):  # four people behind one Tor exit, each their own session
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "203.0.113.77"
+        statuses.append(open_status(client, WRONG)[0])
+    assert statuses == [400, 400, 400, 400]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_REDIS_URL"),
+    reason="TEST_REDIS_URL is not set: the Redis store is tested in CI (.ci/run sets it)",
+)
+def test_several_instances_share_their_counts_through_redis(make_app):
+    import redis
+
+    url = os.environ["TEST_REDIS_URL"]
+    redis.Redis.from_url(url).flushdb()
+    limits = {"rate_limit_storage": url, "limit_receipt_fresh": "2/minute"}
+    first, second = make_app(**limits), make_app(**limits)
+    assert open_status(first.test_client(), WRONG)[0] == 400
+    assert open_status(second.test_client(), WRONG)[0] == 400
+    assert open_status(first.test_client(), WRONG)[0] == 429
+    assert open_status(second.test_client(), WRONG)[0] == 429
