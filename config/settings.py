@@ -88,6 +88,7 @@ class Settings:
     reporter_session_minutes: int
     default_locale: str
     plain_http: bool
+    access_log: bool
     categories: tuple[Category, ...]
     agencies: tuple[Agency, ...]
     desks: tuple[Desk, ...]
@@ -302,6 +303,7 @@ def load_settings(
         ),
         default_locale=locale,
         plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
+        access_log=_as_bool("access_log", raw.get("access_log", False)),
         rules=rules,
         rate_limit_storage=storage,
         limits=limits,
@@ -312,6 +314,7 @@ def load_settings(
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "access_log",
     "rate_limit_storage",
     *(f"limit_{a}{s}" for a in ACTIONS for s in ("", "_fresh", "_patient")),
     *(f"{a}_patience_seconds" for a in ACTIONS),

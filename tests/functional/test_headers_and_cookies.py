@@ -63,3 +63,33 @@ def test_the_session_cookie_never_holds_the_receipt(deployment, client):
     flat = repr(session)
     for form in (receipt, receipt.replace("-", ""), receipt.lower()):
         assert form not in flat and form not in cookie.value
+
+
+def _walk(app):
+    """Every route of the app with a sample URL, for each method it allows."""
+    samples = {"code": "en", "filename": "style.css", "ref": "0" * 32}
+    for rule in app.url_map.iter_rules():
+        url = rule.build({arg: samples.get(arg, "x") for arg in rule.arguments})[1]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_route_answers_with_the_baseline_headers_and_safe_cookies(deployment, client):
+    seen = set()
+    for endpoint, method, url in _walk(deployment.app):
+        response = client.open(url, method=method)
+        seen.add(endpoint)
+        assert response.status_code < 500, (method, url)
+        headers = response.headers
+        assert "default-src 'none'" in headers["Content-Security-Policy"], url
+        assert headers["X-Content-Type-Options"] == "nosniff", url
+        assert headers["Referrer-Policy"] == "no-referrer", url
+        assert "max-age=" in headers["Strict-Transport-Security"], url
+        assert "Server" not in headers
+        if endpoint != "static":
+            assert headers["Cache-Control"] == "no-store", url
+        for cookie in headers.getlist("Set-Cookie"):
+            assert cookie.startswith("__Host-"), cookie
+            for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+                assert flag in cookie, (url, cookie)
+    assert {"reporter.index", "reporter.report", "reporter.status", "static"} <= seen
