@@ -8,6 +8,7 @@ uploads are sealed while the multipart parser reads them.
 from __future__ import annotations
 
 import secrets
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -310,6 +311,21 @@ def status() -> str | tuple[str, int] | Response:
         if access is not None:
             return _render_status(access)
         return render_template("status_login.html", form=ReceiptForm())
+    started = time.monotonic()
+    try:
+        return _check_receipt()
+    finally:
+        # Right, wrong and malformed codes all take at least the floor: the
+        # time of the answer tells nothing the answer does not.
+        remaining = started + services.receipt_floor() - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+def _check_receipt() -> tuple[str, int] | Response:
+    # Every answer re-signs the session cookie, as a right code does when it
+    # stores the session token: the cookie work is the same on every path.
+    session.modified = True
     form = ReceiptForm()
     if not form.validate():
         # The same answer and the same cost as a wrong code (no oracle).

@@ -9,6 +9,7 @@ from caseflow.service.intake import Intake
 from caseflow.service.reporter_sessions import ReporterSessions
 from caseflow.store import create_engine
 from config.settings import Settings
+from crypto.kdf import seconds_per_derivation
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -18,9 +19,29 @@ def init_app(app: Flask, settings: Settings) -> None:
     cases = CaseService(engine, settings.rules)
     app.extensions["visselpipa.cases"] = cases
     app.extensions["visselpipa.intake"] = Intake(engine, settings, cases)
+    app.extensions["visselpipa.receipt_floor"] = receipt_floor_seconds(settings)
     app.extensions["visselpipa.reporter_sessions"] = ReporterSessions(
         engine, settings.reporter_session_minutes
     )
+
+
+def receipt_floor_seconds(settings: Settings) -> float:
+    """How long every receipt check takes at least, so no path is faster.
+
+    A valid receipt opens a grant and writes a session; a wrong one renders
+    the form again. The differences are small next to the key stretching but
+    measurable, so both are padded to a floor: the measured derivation time
+    with a margin for load, plus 20 ms for the rest of the request.
+    """
+    if settings.receipt_floor_ms:
+        return settings.receipt_floor_ms / 1000
+    samples = sorted(seconds_per_derivation(settings.kdf) for _ in range(3))
+    return samples[1] * 1.25 + 0.020
+
+
+def receipt_floor() -> float:
+    value: float = current_app.extensions["visselpipa.receipt_floor"]
+    return value
 
 
 def intake() -> Intake:

@@ -86,6 +86,7 @@ class Settings:
     max_files: int
     max_request_bytes: int
     reporter_session_minutes: int
+    receipt_floor_ms: int
     default_locale: str
     plain_http: bool
     access_log: bool
@@ -301,6 +302,7 @@ def load_settings(
         reporter_session_minutes=_as_int(
             "reporter_session_minutes", raw["reporter_session_minutes"], 1
         ),
+        receipt_floor_ms=_as_int("receipt_floor_ms", raw.get("receipt_floor_ms", 0), 0),
         default_locale=locale,
         plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
         access_log=_as_bool("access_log", raw.get("access_log", False)),
@@ -314,6 +316,7 @@ def load_settings(
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "receipt_floor_ms",
     "access_log",
     "rate_limit_storage",
     *(f"limit_{a}{s}" for a in ACTIONS for s in ("", "_fresh", "_patient")),

@@ -74,6 +74,13 @@ def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
         "max_file_bytes": 256 * 1024,
         "max_files": 3,
         "max_request_bytes": 2 * 1024 * 1024,
+        # Tests open many sessions in a burst; the deployment-wide lanes are
+        # tested on their own (test_abuse_resistance), with their own limits.
+        **{
+            f"limit_{action}_{lane}": "100000/minute"
+            for action in ("report", "receipt", "message")
+            for lane in ("fresh", "patient")
+        },
     }
     overrides.update(extra)
     return load_settings(environ={}, overrides=overrides)
