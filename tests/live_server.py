@@ -105,7 +105,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def start_live_server(
-    base: Path, settings: dict[str, str] | None = None, env: dict[str, str] | None = None
+    base: Path,
+    settings: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[LiveServer]:
     """`visselpipa init` then `visselpipa serve` on a free port; stopped on exit."""
     data_dir = base / "data"
@@ -123,7 +126,7 @@ def start_live_server(
     log = base / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            _cli("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+            _cli("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
             cwd=REPO_ROOT,
             env=full_env,
             stdin=subprocess.DEVNULL,
