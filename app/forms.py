@@ -22,6 +22,12 @@ def _no_control_characters(form: FlaskForm, field: StringField) -> None:
         raise ValidationError(_l("Remove the invisible control characters from this field."))
 
 
+KEEP_METADATA_LABEL = _l(
+    "Keep the hidden details in my files (author, place, device) as evidence. "
+    "Not recommended: they can identify you."
+)
+
+
 class ReportForm(FlaskForm):
     category = SelectField(
         _l("What kind of misconduct is it?"),
@@ -68,6 +74,7 @@ class ReportForm(FlaskForm):
         ],
     )
     senior_officials = BooleanField(_l("The agency head or senior management is involved"))
+    keep_metadata = BooleanField(KEEP_METADATA_LABEL)
     contact_choice = RadioField(
         _l("Do you want to leave contact details?"),
         choices=[
@@ -124,7 +131,9 @@ class MessageForm(FlaskForm):
 
 
 class FilesForm(FlaskForm):
-    """Only the CSRF token: the files themselves are sealed as they stream in."""
+    """The files themselves are sealed as they stream in; this is the choice about them."""
+
+    keep_metadata = BooleanField(KEEP_METADATA_LABEL)
 
 
 class LeaveForm(FlaskForm):

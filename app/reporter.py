@@ -30,11 +30,13 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from app import services
+from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
 from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
 from app.i18n import LOCALES
 from app.security import accept_uploads
-from caseflow.service.intake import CaseAccess, Report, Submission
-from caseflow.service.uploads import DiscardingUpload, SealedFile, SealedUpload
+from caseflow.service.intake import CaseAccess, Report
+from caseflow.service.uploads import DiscardingUpload, SealedUpload
+from crypto.sealing import CaseKey
 
 bp = Blueprint("reporter", __name__)
 
@@ -63,10 +65,13 @@ def safe_file_name(name: str) -> str:
 
 @dataclass
 class UploadState:
+    """The files of one request: staged under a key that dies with the request."""
+
+    staging: Staging
     uploads: list[SealedUpload] = field(default_factory=list)
     too_many: bool = False
 
-    def factory(self, target: Submission | CaseAccess) -> Callable[[str, str], Any]:
+    def factory(self) -> Callable[[str, str], Any]:
         limit = services.settings().max_files
 
         def make(filename: str, content_type: str) -> Any:
@@ -76,34 +81,68 @@ class UploadState:
                 self.too_many = True
                 return DiscardingUpload()
             upload = services.intake().new_upload(
-                target, safe_file_name(filename), content_type[:100]
+                self.staging, safe_file_name(filename), content_type[:100]
             )
             self.uploads.append(upload)
             return upload
 
         return make
 
-    def finish(self) -> tuple[list[SealedFile], list[str]]:
-        """Close every upload; return the sealed files and what to tell the reporter."""
+    def keep(
+        self, case_key: CaseKey, *, keep_metadata: bool
+    ) -> tuple[list[CheckedFile], list[str]]:
+        """Check every staged file and seal what is kept under ``case_key``.
+
+        All or nothing: if one file is refused, none is kept and the reporter
+        is told which and why.
+        """
+        settings = services.settings()
         errors: list[str] = []
-        limit_mib = services.settings().max_file_bytes // (1024 * 1024)
         if self.too_many:
-            errors.append(
-                _("You can attach at most %(n)d files at a time.", n=services.settings().max_files)
-            )
+            errors.append(_("You can attach at most %(n)d files at a time.", n=settings.max_files))
         for upload in self.uploads:
             if upload.too_large:
                 errors.append(
                     _(
                         "The file “%(name)s” is larger than %(mib)d MiB.",
                         name=upload.name,
-                        mib=limit_mib,
+                        mib=settings.max_file_bytes // (1024 * 1024),
                     )
                 )
         if errors:
             self.discard()
             return [], errors
-        return [upload.finish() for upload in self.uploads], []
+        checked: list[CheckedFile] = []
+        locale = _locale()
+        for upload in self.uploads:
+            staged = upload.finish()
+            try:
+                checked.append(
+                    check_and_keep(
+                        staged,
+                        bytes(upload.head),
+                        self.staging,
+                        case_key,
+                        settings.data_dir,
+                        keep_metadata=keep_metadata,
+                        max_file_bytes=settings.max_file_bytes,
+                        max_check_bytes=settings.max_check_bytes,
+                    )
+                )
+            except FileRefused as refusal:
+                errors.append(
+                    _(
+                        "The file “%(name)s” was not accepted: %(reason)s",
+                        name=refusal.name,
+                        reason=refusal.reason.message(locale),
+                    )
+                )
+        self.discard()  # the staged blobs (check_and_keep removed the ones it read)
+        if errors:
+            for kept in checked:
+                kept.sealed.path.unlink(missing_ok=True)
+            return [], errors
+        return checked, []
 
     def discard(self) -> None:
         for upload in self.uploads:
@@ -114,15 +153,15 @@ class UploadState:
 def _prepare_report_uploads() -> None:
     submission = services.intake().begin()
     g.submission = submission
-    g.uploads = UploadState()
-    accept_uploads(g.uploads.factory(submission))
+    g.uploads = UploadState(Staging(submission.case_id))
+    accept_uploads(g.uploads.factory())
 
 
 def _prepare_status_uploads() -> None:
     access = _current_access()
     if access is not None:
-        g.uploads = UploadState()
-        accept_uploads(g.uploads.factory(access))
+        g.uploads = UploadState(Staging(access.case_id))
+        accept_uploads(g.uploads.factory())
 
 
 @bp.record_once
@@ -240,7 +279,9 @@ def report() -> str | tuple[str, int]:
         uploads.discard()
         notice = [_("Attach your files again: for your protection they were not kept.")]
         return _render_report(form, notice if had_files else []), 400
-    files, upload_errors = uploads.finish()
+    files, upload_errors = uploads.keep(
+        g.submission.key, keep_metadata=bool(form.keep_metadata.data)
+    )
     if upload_errors:
         return _render_report(form, upload_errors), 400
     receipt = services.intake().submit(
@@ -260,7 +301,7 @@ def report() -> str | tuple[str, int]:
         files,
     )
     session["report_tokens"] = [t for t in session.get("report_tokens", []) if t != token]
-    return render_template("receipt.html", receipt=str(receipt))
+    return render_template("receipt.html", receipt=str(receipt), files=files)
 
 
 # -- following up -----------------------------------------------------------
@@ -371,14 +412,14 @@ def status_files() -> str | tuple[str, int] | Response:
     if isinstance(access, Response):
         return access
     uploads: UploadState = g.uploads
-    FilesForm()  # CSRF already checked centrally; the form has no other field
-    files, errors = uploads.finish()
+    form = FilesForm()  # CSRF already checked centrally
+    files, errors = uploads.keep(access.key, keep_metadata=bool(form.keep_metadata.data))
     if not errors and not files:
         errors = [_("Choose at least one file to add.")]
     if errors:
         return _render_status(access, file_errors=errors), 400
     services.intake().add_files(access, files)
-    flash(_("Your files were added."), "ok")
+    flash(_("Your files were added. What the check found is listed with each file."), "ok")
     return redirect(url_for("reporter.status") + "#files", code=303)
 
 

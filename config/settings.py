@@ -85,6 +85,7 @@ class Settings:
     max_file_bytes: int
     max_files: int
     max_request_bytes: int
+    max_check_bytes: int
     reporter_session_minutes: int
     receipt_floor_ms: int
     default_locale: str
@@ -299,6 +300,7 @@ def load_settings(
         max_file_bytes=_as_int("max_file_bytes", raw["max_file_bytes"], 1),
         max_files=_as_int("max_files", raw["max_files"], 0),
         max_request_bytes=_as_int("max_request_bytes", raw["max_request_bytes"], 1024),
+        max_check_bytes=_as_int("max_check_bytes", raw.get("max_check_bytes", 16 << 20), 1024),
         reporter_session_minutes=_as_int(
             "reporter_session_minutes", raw["reporter_session_minutes"], 1
         ),
@@ -316,6 +318,7 @@ def load_settings(
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "max_check_bytes",
     "receipt_floor_ms",
     "access_log",
     "rate_limit_storage",

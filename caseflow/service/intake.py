@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from nacl.public import PublicKey
@@ -23,7 +24,7 @@ from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
 from caseflow.service.cases import REPORTER, CaseService, Step
 from caseflow.service.clock import Clock, reporter_day, system_clock
-from caseflow.service.uploads import SealedFile, SealedUpload, file_meta_item_id
+from caseflow.service.uploads import DescribedFile, SealedUpload, file_meta_item_id
 from caseflow.store import RecordedEvent
 from caseflow.store.records import (
     desk_members_table,
@@ -68,19 +69,19 @@ class Report:
         return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Submission:
-    """A case being submitted: its id and key exist before the form is parsed,
-    so that files can be sealed while they stream in."""
+    """A case being submitted: its id and key exist before the form is parsed."""
 
     case_id: str
     key: CaseKey
-    uploads: list[SealedUpload] = field(default_factory=list)
 
-    def discard(self) -> None:
-        for upload in self.uploads:
-            upload.discard()
-        self.uploads.clear()
+
+class UploadTarget(Protocol):
+    """Where an upload is sealed as it streams in: a case id and a key."""
+
+    case_id: str
+    key: CaseKey
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class TimelineEntry:
     text: str = ""
     file_name: str = ""
     file_size: int = 0
+    #: For files: what the check found, as {"sv", "en", "removed"} (see app.file_review).
+    file_notes: tuple[dict[str, Any], ...] = ()
+    file_checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -148,10 +152,8 @@ class Intake:
     def begin(self) -> Submission:
         return Submission(case_id=secrets.token_hex(16), key=CaseKey.generate())
 
-    def new_upload(
-        self, target: Submission | CaseAccess, name: str, content_type: str
-    ) -> SealedUpload:
-        upload = SealedUpload(
+    def new_upload(self, target: UploadTarget, name: str, content_type: str) -> SealedUpload:
+        return SealedUpload(
             self.settings.data_dir,
             target.case_id,
             target.key,
@@ -159,12 +161,9 @@ class Intake:
             name=name,
             content_type=content_type,
         )
-        if isinstance(target, Submission):
-            target.uploads.append(upload)
-        return upload
 
     def submit(
-        self, submission: Submission, report: Report, files: Sequence[SealedFile] = ()
+        self, submission: Submission, report: Report, files: Sequence[DescribedFile] = ()
     ) -> Receipt:
         """Seal and store a new case; return the receipt, which exists nowhere else."""
         receipt = Receipt.generate()
@@ -242,19 +241,16 @@ class Intake:
         return found
 
     @staticmethod
-    def _file_steps(case_id: str, key: CaseKey, files: Sequence[SealedFile]) -> list[Step]:
+    def _file_steps(case_id: str, key: CaseKey, files: Sequence[DescribedFile]) -> list[Step]:
         return [
             Step(
-                AddReporterFile(case_id=case_id, actor=REPORTER, file_id=f.file_id),
+                AddReporterFile(case_id=case_id, actor=REPORTER, file_id=f.sealed.file_id),
                 {
                     "ReporterFileAdded": seal_item(
                         key,
                         case_id,
-                        file_meta_item_id(f.file_id),
-                        json.dumps(
-                            {"name": f.name, "content_type": f.content_type, "size": f.size},
-                            ensure_ascii=False,
-                        ).encode(),
+                        file_meta_item_id(f.sealed.file_id),
+                        json.dumps(f.description(), ensure_ascii=False).encode(),
                     )
                 },
             )
@@ -315,7 +311,12 @@ class Intake:
                 )
                 timeline.append(
                     TimelineEntry(
-                        "file", on, file_name=described["name"], file_size=int(described["size"])
+                        "file",
+                        on,
+                        file_name=described["name"],
+                        file_size=int(described["size"]),
+                        file_notes=tuple(described.get("notes", ())),
+                        file_checked=bool(described.get("checked", True)),
                     )
                 )
             elif "message_id" in event.meta:
@@ -345,7 +346,7 @@ class Intake:
         command = AddReporterMessage(access.case_id, REPORTER, message_id)
         self.cases.execute(access.case_id, [Step(command, {"ReporterMessageAdded": sealed})])
 
-    def add_files(self, access: CaseAccess, files: Sequence[SealedFile]) -> None:
+    def add_files(self, access: CaseAccess, files: Sequence[DescribedFile]) -> None:
         def record(conn: sa.Connection, state: CaseState, recorded: list[RecordedEvent]) -> None:
             _record_files(conn, access.case_id, files)
 
@@ -353,12 +354,16 @@ class Intake:
         self.cases.execute(access.case_id, steps, after_append=record)
 
 
-def _record_files(conn: sa.Connection, case_id: str, files: Sequence[SealedFile]) -> None:
+def _record_files(conn: sa.Connection, case_id: str, files: Sequence[DescribedFile]) -> None:
     if files:
         conn.execute(
             sa.insert(files_table),
             [
-                {"id": f.file_id, "case_id": case_id, "encrypted_bytes": f.path.stat().st_size}
+                {
+                    "id": f.sealed.file_id,
+                    "case_id": case_id,
+                    "encrypted_bytes": f.sealed.path.stat().st_size,
+                }
                 for f in files
             ],
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 from crypto import FileTooLarge
 from crypto.files import StreamSealer
@@ -22,6 +23,29 @@ def blob_dir(data_dir: Path) -> Path:
     path = data_dir / "blobs"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+#: How much of the start of each upload is kept in memory for the content check.
+HEAD_BYTES = 65536
+
+
+def _blur_times(path: Path) -> None:
+    """Set a blob's access and modification times to the start of its day.
+
+    The file system would otherwise record the minute a reporter uploaded.
+    (The inode change time cannot be set; see SECURITY.md.)
+    """
+    now = datetime.now(UTC)
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp()
+    os.utime(path, (midnight, midnight))
+
+
+class DescribedFile(Protocol):
+    """A checked file with its sealed description (see app.file_review)."""
+
+    sealed: SealedFile
+
+    def description(self) -> dict[str, Any]: ...
 
 
 def file_item_id(file_id: str) -> str:
@@ -65,6 +89,8 @@ class SealedUpload:
         self.name = name
         self.content_type = content_type
         self.too_large = False
+        #: The first bytes, kept in memory for the content check (sniffing).
+        self.head = bytearray()
         self._sink: IO[bytes] = open(  # noqa: SIM115 - closed in finish/discard
             os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
         )
@@ -76,6 +102,8 @@ class SealedUpload:
     def write(self, data: bytes) -> int:
         if self.too_large:
             return len(data)  # keep consuming the request; the view refuses it
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
         try:
             self._sealer.write(data)
         except FileTooLarge:
@@ -100,6 +128,7 @@ class SealedUpload:
     def finish(self) -> SealedFile:
         size = self._sealer.finish()
         self._sink.close()
+        _blur_times(self.path)
         return SealedFile(self.file_id, self.path, self.name, self.content_type, size)
 
     def discard(self) -> None:

@@ -31,6 +31,8 @@ def test_every_message_in_the_code_has_a_swedish_translation():
         m for m in _source_messages() if not (catalog.get(m) and catalog.get(m).string)
     )
     assert missing == [], "untranslated (run `make messages` and translate): " + repr(missing)
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert fuzzy == [], "fuzzy (not compiled, shown in English): " + repr(fuzzy)
 
 
 def test_compiled_catalogue_matches_the_po_file():
