@@ -9,7 +9,9 @@ sends one report with a MIB-sized attachment (a valid WAV: a header, then
 noise) streamed from a generator, so the client never holds it either, and
 samples the worker's resident set size (``VmRSS`` from /proc/<pid>/status)
 every 10 ms during the upload. Prints the idle RSS, the peak, their
-difference, the upload time and throughput; repeats and quotes medians.
+difference, the upload time and throughput; repeats and quotes medians. The
+idle figure is taken once, after the warm-up, so that memory an upload takes
+and the allocator keeps counts against every later repeat too.
 The aim (issue 5): peak within 64 MB of idle.
 """
 
@@ -173,8 +175,10 @@ def main() -> None:
         worker = worker_pid(server.process.pid)
         warm = Session("127.0.0.1", port)
         upload(warm, MIB)  # import everything, open the database, fill caches
+        # One baseline for all repeats: memory an upload takes and the
+        # allocator keeps would otherwise hide in the next repeat's "idle".
+        idle = rss_bytes(worker)
         for _ in range(args.repeats):
-            idle = rss_bytes(worker)
             sampler = PeakSampler(worker)
             sampler.start()
             status, seconds = upload(Session("127.0.0.1", port), size)
