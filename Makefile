@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= instance
 
-.PHONY: install run test lint messages clean
+.PHONY: install run test lint audit messages clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +31,13 @@ lint: $(STAMP)
 	$(BIN)/mypy crypto caseflow config
 	$(BIN)/bandit -q -r app crypto caseflow config migrations --severity-level high
 
+# Known vulnerabilities in the locked dependencies. Needs PyPI's JSON API;
+# not part of CI, whose network reaches the package index but not that API.
+audit:
+	$(PYTHON) -m venv .venv-audit
+	.venv-audit/bin/pip install --quiet pip-audit==2.10.1
+	.venv-audit/bin/pip-audit --strict -r requirements.lock
+
 # Re-extract the texts, merge them into the Swedish catalogue, compile it.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location -o /tmp/visselpipa.pot .
@@ -38,4 +45,4 @@ messages: $(STAMP)
 	$(BIN)/pybabel compile -d app/translations -l sv
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-audit instance .pytest_cache .hypothesis
