@@ -37,7 +37,9 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Category:
+class Named:
+    """An entry of a reference list: a stable id and its Swedish and English names."""
+
     id: str
     sv: str
     en: str
@@ -46,24 +48,16 @@ class Category:
         return self.en if locale == "en" else self.sv
 
 
-@dataclass(frozen=True)
-class Agency:
-    id: str
-    sv: str
-    en: str
-
-    def label(self, locale: str) -> str:
-        return self.en if locale == "en" else self.sv
+class Category(Named):
+    """A kind of misconduct the reporter chooses (config/categories.toml)."""
 
 
-@dataclass(frozen=True)
-class Desk:
-    id: str
-    sv: str
-    en: str
+class Agency(Named):
+    """A state agency a report can concern (config/agencies.toml)."""
 
-    def label(self, locale: str) -> str:
-        return self.en if locale == "en" else self.sv
+
+class Desk(Named):
+    """A desk that receives cases (config/desks.toml)."""
 
 
 @dataclass(frozen=True)
