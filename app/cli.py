@@ -115,9 +115,19 @@ def _print_demo(settings: Settings) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn."""
     settings = _settings()  # fail here, with the setting's name, not in a worker
+    from dataclasses import replace
+
     from gunicorn.app.base import BaseApplication
 
     from app import create_app
+    from app.services import receipt_floor_seconds
+
+    if not settings.receipt_floor_ms:
+        # Measured once, here, before the workers start: measured in each
+        # worker at once, the derivations would compete for the cores and the
+        # floor would come out too high for the workers' whole life.
+        floor_ms = max(1, round(receipt_floor_seconds(settings) * 1000))
+        settings = replace(settings, receipt_floor_ms=floor_ms)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
