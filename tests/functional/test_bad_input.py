@@ -151,3 +151,23 @@ def test_unknown_pages_and_methods_get_localised_error_pages(client):
     response = client.put("/report")
     assert response.status_code == 405
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_an_internal_error_gets_a_plain_500_page_without_details(deployment, client, caplog):
+    status, page = submit_report(client)
+    from tests.functional.pages import open_status, receipt_from
+
+    receipt = receipt_from(page)
+    intake = deployment.app.extensions["visselpipa.intake"]
+
+    def broken(access):
+        raise RuntimeError(f"secret detail {receipt}")
+
+    intake.view = broken
+    status, page = open_status(client, receipt)
+    assert status == 500
+    text = text_of(page)
+    assert "Något gick fel" in text and "Inget av det du skrev sparades i läsbar form" in text
+    assert "Traceback" not in page and "secret detail" not in page and receipt not in page
+    assert "secret detail" not in caplog.text and receipt not in caplog.text
+    assert "RuntimeError" in caplog.text  # the kind of failure is logged, nothing more
