@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 MAX_WHAT = 20000
@@ -78,8 +79,10 @@ class ReportForm(FlaskForm):
     contact_choice = RadioField(
         _l("Do you want to leave contact details?"),
         choices=[
-            ("none", _l("No, I stay anonymous and follow the case with my receipt code")),
-            ("give", _l("Yes, I want to leave contact details")),
+            SelectChoice(
+                "none", _l("No, I stay anonymous and follow the case with my receipt code")
+            ),
+            SelectChoice("give", _l("Yes, I want to leave contact details")),
         ],
         default="none",
         validators=[InputRequired(message=_l("Choose whether to leave contact details."))],

@@ -28,6 +28,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from app import services
 from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
@@ -213,11 +214,11 @@ def _report_form() -> ReportForm:
     settings = services.settings()
     locale = _locale()
     form = ReportForm()
-    form.category.choices = [("", _("— choose —"))] + [
-        (c.id, c.label(locale)) for c in settings.categories
+    form.category.choices = [SelectChoice("", _("— choose —"))] + [
+        SelectChoice(c.id, c.label(locale)) for c in settings.categories
     ]
-    form.agency.choices = [("", _("— choose —"))] + [
-        (a.id, a.label(locale)) for a in settings.agencies
+    form.agency.choices = [SelectChoice("", _("— choose —"))] + [
+        SelectChoice(a.id, a.label(locale)) for a in settings.agencies
     ]
     return form
 
