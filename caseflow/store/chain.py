@@ -65,8 +65,8 @@ HASH_SIZE = 32
 _U64_MAX = 2**64 - 1
 
 
-def _field(content: bytes) -> bytes:
-    return len(content).to_bytes(8, "big") + content
+_EIGHT = (8).to_bytes(8, "big")
+_THIRTY_TWO = HASH_SIZE.to_bytes(8, "big")
 
 
 def _uint(value: int, name: str) -> bytes:
@@ -89,17 +89,31 @@ def event_hash(
     """Return the 32-byte chain hash of one event (encoding: see the module docstring)."""
     if len(prev_hash) != HASH_SIZE:
         raise ValueError(f"prev_hash must be {HASH_SIZE} bytes, got {len(prev_hash)}")
-    h = hashlib.blake2b(digest_size=HASH_SIZE, person=PERSON)
-    h.update(_field(_uint(seq, "seq")))
-    h.update(_field(stream_id.encode("utf-8")))
-    h.update(_field(_uint(version, "version")))
-    h.update(_field(type.encode("utf-8")))
-    h.update(_field(actor.encode("utf-8")))
-    h.update(_field(recorded_at.encode("utf-8")))
-    h.update(_field(meta_json.encode("utf-8")))
-    h.update(_field(b"\x00" if body is None else b"\x01" + body))
-    h.update(_field(prev_hash))
-    return h.digest()
+    # One buffer and one hash call: the verifier runs this for every event,
+    # and nine update() calls with a helper each cost twice as much.
+    texts = [
+        stream_id.encode("utf-8"),
+        type.encode("utf-8"),
+        actor.encode("utf-8"),
+        recorded_at.encode("utf-8"),
+        meta_json.encode("utf-8"),
+        b"\x00" if body is None else b"\x01" + body,
+    ]
+    stream, type_, actor_, recorded, meta, stored_body = texts
+    message = b"".join(
+        (
+            _EIGHT, _uint(seq, "seq"),
+            len(stream).to_bytes(8, "big"), stream,
+            _EIGHT, _uint(version, "version"),
+            len(type_).to_bytes(8, "big"), type_,
+            len(actor_).to_bytes(8, "big"), actor_,
+            len(recorded).to_bytes(8, "big"), recorded,
+            len(meta).to_bytes(8, "big"), meta,
+            len(stored_body).to_bytes(8, "big"), stored_body,
+            _THIRTY_TWO, prev_hash,
+        )
+    )  # fmt: skip
+    return hashlib.blake2b(message, digest_size=HASH_SIZE, person=PERSON).digest()
 
 
 @dataclass(frozen=True)
