@@ -20,8 +20,8 @@ from nacl.public import PrivateKey, PublicKey
 
 from caseflow.store.records import desk_members_table, desks_table, staff_table
 from crypto.kdf import KdfCost
-from crypto.sealing import open_sealed, seal_to
-from crypto.userkeys import unwrap_private_key, wrap_private_key
+from crypto.sealing import seal_to
+from crypto.userkeys import wrap_private_key
 
 ROLES = ("investigator", "desk_lead", "committee_member", "oversight", "administrator", "auditor")
 
@@ -92,22 +92,3 @@ def add_desk_member(
             sealed_desk_key=seal_to(PublicKey(public), bytes(desk_private)),
         )
     )
-
-
-def unlock_staff_key(
-    conn: sa.Connection, username: str, password: str, cost: KdfCost
-) -> PrivateKey:
-    """The staff member's private key, or CryptoError on a wrong password."""
-    row = conn.execute(sa.select(staff_table).where(staff_table.c.username == username)).one()
-    return unwrap_private_key(row.wrapped_private_key, password, row.key_salt, cost)
-
-
-def desk_private_key(
-    conn: sa.Connection, desk_id: str, staff_id: str, staff_private: PrivateKey
-) -> PrivateKey:
-    sealed = conn.execute(
-        sa.select(desk_members_table.c.sealed_desk_key).where(
-            desk_members_table.c.desk_id == desk_id, desk_members_table.c.staff_id == staff_id
-        )
-    ).scalar_one()
-    return PrivateKey(open_sealed(staff_private, sealed))
