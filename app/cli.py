@@ -27,6 +27,13 @@ def _settings() -> Settings:
         raise click.ClickException(f"configuration: {e}") from None
 
 
+def _read_secrets(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -61,9 +68,20 @@ def init(demo: bool, if_missing: bool) -> None:
             "# Written by `visselpipa init`. Keep private; back up with the database.\n"
             "# tenant_salt must never change: every receipt is derived with it.\n"
             f'secret_key = "{secrets.token_urlsafe(48)}"\n'
-            f'tenant_salt = "{secrets.token_hex(16)}"\n',
+            f'tenant_salt = "{secrets.token_hex(16)}"\n'
+            "# signing_seed signs log checkpoints and proofs of submission.\n"
+            f'signing_seed = "{secrets.token_hex(32)}"\n',
         )
         click.echo(f"wrote secrets to {secrets_path}")
+    elif secrets_path.exists() and "signing_seed" not in _read_secrets(secrets_path):
+        # A deployment set up before proofs and checkpoints existed: add the
+        # key once; the secrets it already has must never change.
+        with secrets_path.open("a", encoding="utf-8") as f:
+            f.write(
+                "# signing_seed signs log checkpoints and proofs of submission.\n"
+                f'signing_seed = "{secrets.token_hex(32)}"\n'
+            )
+        click.echo(f"added a signing key to {secrets_path}")
     settings = _settings()
     engine = create_engine(settings.database_url)
     migrate(engine)

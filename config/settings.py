@@ -26,6 +26,7 @@ from limits import parse as parse_rate
 from caseflow.domain.errors import RuleFileError
 from caseflow.domain.rules import Rules, load_rules
 from crypto.kdf import TENANT_SALT_BYTES, KdfCost
+from crypto.signing import SEED_BYTES
 
 PREFIX = "VISSELPIPA_"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -73,6 +74,7 @@ class Authority:
 class Settings:
     secret_key: str
     tenant_salt: bytes
+    signing_seed: bytes
     data_dir: Path
     database_url: str
     kdf: KdfCost
@@ -243,8 +245,10 @@ def load_settings(
                 f"`visselpipa init` or set {PREFIX}TENANT_SALT (it must never change once "
                 "reports exist: receipts are derived with it)"
             )
+        signing_seed = _signing_seed(str(raw.get("signing_seed") or ""))
     else:
         tenant_salt = bytes.fromhex(salt_hex) if salt_hex else b""
+        signing_seed = b""
 
     database_url = (
         str(raw.get("database_url") or "") or f"sqlite:///{data_dir / 'visselpipa.sqlite3'}"
@@ -288,6 +292,7 @@ def load_settings(
     return Settings(
         secret_key=secret_key,
         tenant_salt=tenant_salt,
+        signing_seed=signing_seed,
         data_dir=data_dir,
         database_url=database_url,
         kdf=kdf,
@@ -309,6 +314,19 @@ def load_settings(
     )
 
 
+def _signing_seed(text: str) -> bytes:
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError:
+        seed = b""
+    if len(seed) != SEED_BYTES:
+        raise ConfigError(
+            f"signing_seed is missing or not {SEED_BYTES} bytes of hex: run `visselpipa init` "
+            f"(it adds one to an existing secrets.toml) or set {PREFIX}SIGNING_SEED"
+        )
+    return seed
+
+
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
@@ -321,6 +339,7 @@ _KNOWN = {
     "rules_dir",
     "secret_key",
     "tenant_salt",
+    "signing_seed",
     "data_dir",
     "database_url",
     "kdf_time_cost",

@@ -65,6 +65,7 @@ def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
     overrides: dict[str, Any] = {
         "secret_key": secrets.token_urlsafe(40),
         "tenant_salt": secrets.token_hex(16),
+        "signing_seed": secrets.token_hex(32),
         "data_dir": str(data_dir),
         "database_url": database_url,
         # The cheapest Argon2id the library allows; test_kdf checks the real default.

@@ -45,6 +45,23 @@ def test_init_demo_creates_secrets_desks_staff_and_prints_credentials(database_u
     assert "created desks" not in again.output
 
 
+def test_init_adds_a_signing_key_to_an_older_secrets_file_and_keeps_the_rest(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    old = 'secret_key = "{}"\ntenant_salt = "{}"\n'.format("k" * 48, "ab" * 16)
+    (data / "secrets.toml").write_text(old, encoding="utf-8")
+    env = _env(f"sqlite:///{data / 'db.sqlite3'}", data)
+    result = CliRunner().invoke(main, ["init"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "added a signing key" in result.output
+    settings = load_settings(environ=env)
+    assert settings.secret_key == "k" * 48 and settings.tenant_salt == bytes.fromhex("ab" * 16)
+    assert len(settings.signing_seed) == 32
+    again = CliRunner().invoke(main, ["init", "--if-missing"], env=env)
+    assert again.exit_code == 0 and "added a signing key" not in again.output
+    assert load_settings(environ=env).signing_seed == settings.signing_seed
+
+
 def test_a_missing_secret_stops_with_its_name(tmp_path):
     env = {"VISSELPIPA_DATA_DIR": str(tmp_path), "VISSELPIPA_SECRET_KEY": ""}
     result = CliRunner().invoke(main, ["verify"], env=env)

@@ -10,7 +10,11 @@ import pytest
 from app import create_app
 from config.settings import PACKAGE_DIR, ConfigError, load_reference, load_settings
 
-GOOD = {"VISSELPIPA_SECRET_KEY": "s" * 40, "VISSELPIPA_TENANT_SALT": "ab" * 16}
+GOOD = {
+    "VISSELPIPA_SECRET_KEY": "s" * 40,
+    "VISSELPIPA_TENANT_SALT": "ab" * 16,
+    "VISSELPIPA_SIGNING_SEED": "cd" * 32,
+}
 
 
 def test_defaults_load_with_secrets_from_the_environment(tmp_path):
@@ -27,6 +31,8 @@ def test_defaults_load_with_secrets_from_the_environment(tmp_path):
         ({"VISSELPIPA_TENANT_SALT": "ab" * 16}, "secret_key"),
         ({"VISSELPIPA_SECRET_KEY": "s" * 40}, "tenant_salt"),
         ({**GOOD, "VISSELPIPA_TENANT_SALT": "xyz"}, "tenant_salt"),
+        ({**GOOD, "VISSELPIPA_SIGNING_SEED": "ab" * 31}, "signing_seed"),
+        ({**GOOD, "VISSELPIPA_SIGNING_SEED": ""}, "signing_seed"),
         ({**GOOD, "VISSELPIPA_SECRET_KEY": "short"}, "secret_key"),
         ({**GOOD, "VISSELPIPA_KDF_MEMORY_KIB": "lots"}, "kdf_memory_kib"),
         ({**GOOD, "VISSELPIPA_MAX_FILES": "-1"}, "max_files"),
