@@ -15,7 +15,7 @@ from caseflow.domain.errors import CaseflowError, CommandRefused, RuleFileError
 from caseflow.domain.policies.deadlines import Deadline, next_deadline
 from caseflow.domain.rules import Rules, load_rules
 from caseflow.domain.state import CaseState, evolve, replay
-from caseflow.domain.tick import due_events
+from caseflow.domain.tick import due_events, wake_on
 from caseflow.domain.transitions import TABLE, CommandKind, Status
 
 __all__ = [
@@ -36,4 +36,5 @@ __all__ = [
     "next_deadline",
     "replay",
     "to_record",
+    "wake_on",
 ]

@@ -7,21 +7,28 @@ cannot duplicate an escalation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from caseflow.domain.dates import is_past, require_aware
+from caseflow.domain.dates import add_days, is_past, require_aware
 from caseflow.domain.events import (
     CaseEvent,
     CaseShredded,
     InactivityReminderIssued,
     OversightInformed,
 )
-from caseflow.domain.policies.deadlines import inactivity_due, retention_due
+from caseflow.domain.policies.deadlines import (
+    ESCALATING,
+    inactivity_due,
+    open_deadlines,
+    retention_due,
+)
 from caseflow.domain.policies.escalation import escalations_due
 from caseflow.domain.rules import Rules
 from caseflow.domain.state import CaseState
 from caseflow.domain.transitions import Status
 from caseflow.domain.vocabulary import SYSTEM_ACTOR
+
+_DAY = timedelta(days=1)
 
 
 def due_events(state: CaseState, now: datetime, rules: Rules) -> list[CaseEvent]:
@@ -71,3 +78,38 @@ def due_events(state: CaseState, now: datetime, rules: Rules) -> list[CaseEvent]
             )
         )
     return events
+
+
+def wake_on(state: CaseState, rules: Rules) -> date | None:
+    """The first local day on which :func:`due_events` may return something for ``state``.
+
+    None when nothing will ever be due without a new event. The tick reads
+    only the cases whose day has come, so this must never be late: for every
+    ``now``, ``due_events(state, now)`` is empty unless ``wake_on(state) <=
+    local_date(now)`` (a property test checks it over random histories). It
+    may be early; the tick then finds nothing and the day moves on.
+    """
+    if state.status in (Status.NEW, Status.SHREDDED):
+        return None
+    days: list[date] = []
+    retention = retention_due(state, rules.deadlines)
+    if retention is not None:
+        days.append(retention + _DAY)
+    if (
+        state.senior_officials_involved
+        and not state.oversight_informed
+        and rules.routing.inform_oversight_of_senior_officials
+        and state.desk != rules.routing.oversight_desk
+    ):
+        days.append(state.received_on or date.min)
+    for deadline in open_deadlines(state, rules.deadlines):
+        if deadline.kind not in ESCALATING:
+            continue
+        for step in rules.escalation.ladder:
+            taken = (deadline.kind, deadline.reference, deadline.due_on, step.level)
+            if taken not in state.escalations:
+                days.append(add_days(deadline.due_on, step.after_days) + _DAY)
+    idle = inactivity_due(state, rules.deadlines)
+    if idle is not None and state.reminded_for != state.last_activity_on:
+        days.append(idle + _DAY)
+    return min(days, default=None)

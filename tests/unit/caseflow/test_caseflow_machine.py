@@ -55,7 +55,7 @@ from caseflow.domain.events import (
 )
 from caseflow.domain.policies.deadlines import next_deadline
 from caseflow.domain.state import CaseState, evolve, replay
-from caseflow.domain.tick import due_events
+from caseflow.domain.tick import due_events, wake_on
 from caseflow.domain.transitions import TABLE, CommandKind, Status
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
 
@@ -276,6 +276,16 @@ class CaseMachine(RuleBasedStateMachine):
     def an_open_case_has_a_next_deadline(self) -> None:
         if self.state.is_open:
             assert next_deadline(self.state, RULES.deadlines) is not None
+
+    @invariant()
+    def the_tick_is_never_woken_late(self) -> None:
+        # The tick reads only cases whose wake day has come: a case with
+        # something due before that day would be forgotten.
+        wake = wake_on(self.state, RULES)
+        for ahead in (timedelta(0), timedelta(days=1), timedelta(days=40), timedelta(days=800)):
+            later = self.now + ahead
+            if due_events(self.state, later, RULES):
+                assert wake is not None and wake <= local_date(later), (wake, later)
 
     @invariant()
     def a_recused_person_never_holds_a_grant(self) -> None:
