@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,70 @@ def verify() -> None:
         return
     click.echo(f"BROKEN at sequence number {report.first_broken_seq}: {report.reason}", err=True)
     sys.exit(1)
+
+
+def _moment(text: str | None) -> datetime:
+    """``--now``: an ISO date or time, Stockholm time unless it names its zone."""
+    from caseflow.service.clock import STOCKHOLM, system_clock
+
+    if text is None:
+        return system_clock()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO date or time such as 2026-12-01 or 2026-12-01T08:00",
+            param_hint="--now",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=STOCKHOLM)
+
+
+@main.command()
+@click.option("--now", "now_text", help="Run as if it were this time (ISO; for catching up).")
+def tick(now_text: str | None) -> None:
+    """Append what time brings: reminders, escalations, systemic flags, retention shredding.
+
+    Idempotent and safe to run from several machines at once; run it from a
+    timer (every few minutes is plenty).
+    """
+    from caseflow.service.tick import Tick
+    from caseflow.store import create_engine
+
+    now = _moment(now_text)
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        report = Tick(engine, settings.rules).run(now)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"tick at {now.isoformat(timespec='seconds')}: {report.cases_examined} cases due, "
+        f"{report.cases_changed} changed, {report.events_appended} events appended, "
+        f"{len(report.shredded)} shredded, {len(report.flags)} agencies flagged "
+        f"({report.seconds:.2f} s)"
+    )
+
+
+@main.command("rebuild-projections")
+def rebuild_projections() -> None:
+    """Drop the read models (case index, findings, proposals, flags) and derive them again.
+
+    Run it after editing the rule files: deadlines and wake days depend on them.
+    Appends wait while it runs.
+    """
+    from caseflow.service.projections import Projections
+    from caseflow.store import create_engine
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        report = Projections(settings.rules).rebuild(engine)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"rebuilt from {report.events} events: {report.cases} cases, {report.flags} flags "
+        f"in {report.seconds:.2f} s ({report.events_per_second:,.0f} events/s)"
+    )
 
 
 if __name__ == "__main__":

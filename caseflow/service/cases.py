@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -20,6 +21,7 @@ from caseflow.domain import CaseState, Rules, decide, evolve, from_record, repla
 from caseflow.domain.commands import Command
 from caseflow.domain.events import CaseEvent, Event
 from caseflow.service.clock import STOCKHOLM, Clock, system_clock
+from caseflow.service.projections import Projections
 from caseflow.store import ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
 
 #: Bounded retries on a version collision; past this the caller gets the conflict.
@@ -30,6 +32,14 @@ REPORTER = "reporter"
 #: Called inside the append's transaction with the state after the step and
 #: what was stored, for writes that must land atomically with the events.
 AfterAppend = Callable[[sa.Connection, CaseState, list[RecordedEvent]], None]
+
+
+class CaseProjector(Protocol):
+    """Keeps read models in step; called in the append's transaction (see projections)."""
+
+    def case_changed(
+        self, conn: sa.Connection, state: CaseState, recorded: Sequence[RecordedEvent]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -73,13 +83,15 @@ class CaseService:
         engine: sa.Engine,
         rules: Rules,
         clock: Clock = system_clock,
-        projector: Callable[[sa.Connection, Sequence[RecordedEvent]], None] | None = None,
+        projector: CaseProjector | None = None,
     ) -> None:
         self.engine = engine
         self.rules = rules
         self.clock = clock
         self.store = EventStore(engine)
-        self.projector = projector
+        # The read models are always kept in step: a projection that some
+        # writers skip would silently disagree with the log.
+        self.projector: CaseProjector = projector or Projections(rules)
 
     def load(self, case_id: str, conn: sa.Connection | None = None) -> CaseState:
         stored = self.store.read_stream(case_id, conn)
@@ -114,8 +126,7 @@ class CaseService:
                     recorded = self.store.append(conn, case_id, expected, records)
                     if after_append is not None:
                         after_append(conn, state, recorded)
-                    if self.projector is not None:
-                        self.projector(conn, recorded)
+                    self.projector.case_changed(conn, state, recorded)
                     return recorded
             except ConcurrencyConflict:
                 if attempt == MAX_ATTEMPTS:

@@ -230,6 +230,29 @@ def test_a_stale_expected_version_is_a_conflict(engine: Engine) -> None:
     assert store.head()[0] == 1
 
 
+def test_a_batch_appends_to_many_streams_on_one_chain_or_not_at_all(engine: Engine) -> None:
+    store = EventStore(engine)
+    store.append_now("case-1", 0, [submitted()])
+    with engine.begin() as conn:
+        recorded = store.append_batch(
+            conn,
+            [("case-1", 1, [acknowledged()]), ("case-2", 0, [submitted(), acknowledged()])],
+        )
+    assert [(e.seq, e.stream_id, e.version) for e in recorded] == [
+        (2, "case-1", 2),
+        (3, "case-2", 1),
+        (4, "case-2", 2),
+    ]
+    assert verify_chain(engine).ok
+    # One stale stream refuses the whole batch: case-3 is not written either.
+    with pytest.raises(ConcurrencyConflict) as caught, engine.begin() as conn:
+        store.append_batch(conn, [("case-3", 0, [submitted()]), ("case-1", 1, [acknowledged()])])
+    assert caught.value.stream_id == "case-1" and caught.value.actual_version == 2
+    assert store.read_stream("case-3") == [] and store.head()[0] == 4
+    with pytest.raises(ValueError, match="once"), engine.begin() as conn:
+        store.append_batch(conn, [("case-4", 0, [submitted()]), ("case-4", 0, [submitted()])])
+
+
 @pytest.mark.parametrize("round_", range(3))
 def test_two_racing_appenders_exactly_one_wins(engine: Engine, round_: int) -> None:
     store = EventStore(engine)
