@@ -76,13 +76,12 @@ def from_record(
             raise EventDecodeError(type_name, f"no upcaster from version {version}")
         record = lift(record)
         version += 1
-    fields = _field_types(cls)
-    missing = sorted(set(fields) - set(record))
-    unknown = sorted(set(record) - set(fields))
-    if missing or unknown:
+    decoders = _decoders(cls)
+    if record.keys() != decoders.keys():
+        missing = sorted(set(decoders) - set(record))
+        unknown = sorted(set(record) - set(decoders))
         raise EventDecodeError(type_name, f"missing fields {missing}, unknown fields {unknown}")
-    values = {name: _decode(record[name], hint, type_name, name) for name, hint in fields.items()}
-    return cls(**values)
+    return cls(**{name: decode(record[name]) for name, decode in decoders.items()})
 
 
 def _encode(value: object, where: str) -> JSONValue:
@@ -101,40 +100,87 @@ def _encode(value: object, where: str) -> JSONValue:
     raise TypeError(f"{where}: cannot encode {type(value).__name__}")
 
 
-def _decode(raw: object, hint: Any, type_name: str, name: str) -> object:
-    def refuse(expected: str) -> EventDecodeError:
+Decoder = Callable[[object], object]
+
+_DECODERS: dict[str, dict[str, Decoder]] = {}
+
+
+def _decoders(cls: type[Event]) -> dict[str, Decoder]:
+    """One checking decoder per field of ``cls``, built once from its type hints.
+
+    Built ahead so that replaying a million events does not inspect type
+    hints a million times (the projections' rebuild reads the whole log).
+    """
+    found = _DECODERS.get(cls.__name__)
+    if found is None:
+        found = {
+            name: _decoder(hint, cls.__name__, name) for name, hint in _field_types(cls).items()
+        }
+        _DECODERS[cls.__name__] = found
+    return found
+
+
+def _decoder(hint: Any, type_name: str, name: str) -> Decoder:
+    def refuse(raw: object, expected: str) -> EventDecodeError:
         return EventDecodeError(type_name, f"field {name}: expected {expected}, got {raw!r}")
 
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if raw is None:
-            return None
-        return _decode(raw, options[0], type_name, name)
+        inner = _decoder(options[0], type_name, name)
+        return lambda raw: None if raw is None else inner(raw)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)
-        if not isinstance(raw, list):
-            raise refuse("a list")
-        return tuple(_decode(item, item_hint, type_name, name) for item in raw)
+        item = _decoder(item_hint, type_name, name)
+
+        def a_tuple(raw: object) -> object:
+            if not isinstance(raw, list):
+                raise refuse(raw, "a list")
+            return tuple(item(each) for each in raw)
+
+        return a_tuple
     if hint is bool:
-        if not isinstance(raw, bool):
-            raise refuse("a boolean")
-        return raw
+
+        def a_bool(raw: object) -> object:
+            if not isinstance(raw, bool):
+                raise refuse(raw, "a boolean")
+            return raw
+
+        return a_bool
     if hint is int:
-        if not isinstance(raw, int) or isinstance(raw, bool):
-            raise refuse("an integer")
-        return raw
-    if not isinstance(raw, str):
-        raise refuse("a string")
-    try:
+
+        def an_int(raw: object) -> object:
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                raise refuse(raw, "an integer")
+            return raw
+
+        return an_int
+    parse: Callable[[str], object]
+    if hint is str:
+        parse = str
+    elif hint is datetime:
+        where = f"{type_name}.{name}"
+
+        def parse(text: str) -> object:
+            return require_aware(datetime.fromisoformat(text), where)
+
+    elif hint is date:
+        parse = date.fromisoformat
+    elif isinstance(hint, type) and issubclass(hint, Enum):
+        parse = hint
+    else:
+
+        def parse(text: str) -> object:
+            raise EventDecodeError(type_name, f"field {name}: unsupported type {hint!r}")
+
+    def a_string(raw: object) -> object:
+        if not isinstance(raw, str):
+            raise refuse(raw, "a string")
         if hint is str:
             return raw
-        if hint is datetime:
-            return require_aware(datetime.fromisoformat(raw), f"{type_name}.{name}")
-        if hint is date:
-            return date.fromisoformat(raw)
-        if isinstance(hint, type) and issubclass(hint, Enum):
-            return hint(raw)
-    except ValueError as error:
-        raise EventDecodeError(type_name, f"field {name}: {error}") from error
-    raise EventDecodeError(type_name, f"field {name}: unsupported type {hint!r}")
+        try:
+            return parse(raw)
+        except ValueError as error:
+            raise EventDecodeError(type_name, f"field {name}: {error}") from error
+
+    return a_string
