@@ -202,6 +202,33 @@ class Reopen(Command):
 
 
 @dataclass(frozen=True)
+class AddInternalNote(Command):
+    """A note for the desk only; the service seals its text under ``note_id``."""
+
+    kind = CommandKind.ADD_INTERNAL_NOTE
+    note_id: str
+
+
+@dataclass(frozen=True)
 class Shred(Command):
     kind = CommandKind.SHRED
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlaceHold(Command):
+    """Keep the case from crypto-shredding: a legal hold, or an archive decision.
+
+    An archive decision (the Archives Act: the records are kept for good) has
+    no end; a legal hold lasts until it is released.
+    """
+
+    kind = CommandKind.PLACE_HOLD
+    archive: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReleaseHold(Command):
+    kind = CommandKind.RELEASE_HOLD
     reason: str

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from caseflow.domain.commands import (
     Acknowledge,
+    AddInternalNote,
     AddReporterFile,
     AddReporterMessage,
     Assess,
@@ -26,11 +27,13 @@ from caseflow.domain.commands import (
     GiveFeedback,
     IssueRecommendation,
     OpenInvestigation,
+    PlaceHold,
     ProposeSanction,
     Receive,
     RecordFinding,
     RecordImplementation,
     Refer,
+    ReleaseHold,
     Reopen,
     RequestInformation,
     Shred,
@@ -59,6 +62,9 @@ from caseflow.domain.events import (
     FeedbackDeadlineExtended,
     FeedbackGiven,
     FindingRecorded,
+    HoldPlaced,
+    HoldReleased,
+    InternalNoteAdded,
     InvestigationOpened,
     MessageToReporterSent,
     OversightInformed,
@@ -158,9 +164,35 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
         case Reopen():
             _require_reason(command, command.reason)
             return [CaseReopened(command.case_id, command.reason, now, command.actor)]
+        case AddInternalNote():
+            if not command.note_id.strip():
+                raise InvalidCommand(command.kind, command.case_id, "the note has no id")
+            return [InternalNoteAdded(command.case_id, command.note_id, now, command.actor)]
         case Shred():
             _require_reason(command, command.reason)
+            if state.hold is not None:
+                raise InvalidCommand(
+                    command.kind, command.case_id, f"the case is kept: {state.hold}"
+                )
             return [CaseShredded(command.case_id, command.reason, now, command.actor)]
+        case PlaceHold():
+            _require_reason(command, command.reason)
+            if state.hold is not None:
+                raise InvalidCommand(
+                    command.kind, command.case_id, f"the case is already kept: {state.hold}"
+                )
+            return [
+                HoldPlaced(command.case_id, command.archive, command.reason, now, command.actor)
+            ]
+        case ReleaseHold():
+            _require_reason(command, command.reason)
+            if state.hold is None:
+                raise InvalidCommand(command.kind, command.case_id, "the case is not on hold")
+            if state.archived:
+                raise InvalidCommand(
+                    command.kind, command.case_id, "an archive decision is not released"
+                )
+            return [HoldReleased(command.case_id, command.reason, now, command.actor)]
     raise InvalidCommand(command.kind, command.case_id, f"unknown command {type(command).__name__}")
 
 

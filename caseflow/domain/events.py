@@ -213,6 +213,16 @@ class CaseConcluded(CaseEvent):
 
 
 @dataclass(frozen=True)
+class InternalNoteAdded(CaseEvent):
+    """A note among the desk's staff (the sealed text is ``note_id``); never shown to
+    the reporter, and no step of the workflow."""
+
+    note_id: str
+    added_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
 class CaseReopened(CaseEvent):
     reason: str
     reopened_at: datetime
@@ -297,6 +307,31 @@ class InactivityReminderIssued(CaseEvent):
 
 
 @dataclass(frozen=True)
+class HoldPlaced(CaseEvent):
+    """A legal hold or an archive decision: retention does not shred the case."""
+
+    archive: bool
+    reason: str
+    placed_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
+class HoldReleased(CaseEvent):
+    reason: str
+    released_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
+class RetentionWarningIssued(CaseEvent):
+    """The desk is told that the case will be shredded on ``shred_on``."""
+
+    shred_on: date
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
 class CaseShredded(CaseEvent):
     """Every grant of the case key is destroyed; the chain stays verifiable."""
 
@@ -347,6 +382,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeliberationBegun,
         CaseConcluded,
         CaseReopened,
+        InternalNoteAdded,
         RecommendationIssued,
         RecommendationImplemented,
         SanctionProposed,
@@ -355,6 +391,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CaseEscalated,
         InactivityReminderIssued,
         CaseShredded,
+        HoldPlaced,
+        HoldReleased,
+        RetentionWarningIssued,
         SystemicPatternFlagged,
     )
 }

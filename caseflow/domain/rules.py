@@ -51,6 +51,7 @@ class DeadlineRules:
     inactivity_reminder_days: int = 14
     recommendation_due_days: int = 90
     retention_years: int = 2
+    retention_warning_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ def _deadlines(table: _Table) -> DeadlineRules:
         retention_years=table.integer(
             "retention_years", 0, 2, "the Swedish Act 2021:890 ch. 7 allows at most 2 years"
         ),
+        retention_warning_days=table.integer("retention_warning_days", 1, 365),
     )
     table.done()
     return rules

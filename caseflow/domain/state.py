@@ -28,7 +28,10 @@ from caseflow.domain.events import (
     FeedbackDeadlineExtended,
     FeedbackGiven,
     FindingRecorded,
+    HoldPlaced,
+    HoldReleased,
     InactivityReminderIssued,
+    InternalNoteAdded,
     InvestigationOpened,
     MessageToReporterSent,
     OversightInformed,
@@ -39,6 +42,7 @@ from caseflow.domain.events import (
     ReporterFileAdded,
     ReporterMessageAdded,
     ReportReceived,
+    RetentionWarningIssued,
     SanctionDecided,
     SanctionProposed,
     SanctionVoteCast,
@@ -136,6 +140,9 @@ class CaseState:
     recommendations: tuple[Recommendation, ...] = ()
     proposals: tuple[SanctionProposal, ...] = ()
     escalations: frozenset[EscalationStep] = frozenset()
+    hold: str | None = None  # why the case is kept from shredding (legal hold, archive)
+    archived: bool = False
+    retention_warned_for: date | None = None  # the shredding day the desk was warned of
 
     @property
     def is_open(self) -> bool:
@@ -236,11 +243,14 @@ def _activity_day(event: CaseEvent) -> date | None:
             | DeliberationBegun(begun_at=moment)
             | CaseConcluded(concluded_at=moment)
             | CaseReopened(reopened_at=moment)
+            | InternalNoteAdded(added_at=moment)
             | RecommendationIssued(issued_at=moment)
             | RecommendationImplemented(recorded_at=moment)
             | SanctionProposed(proposed_at=moment)
             | SanctionVoteCast(cast_at=moment)
             | SanctionDecided(decided_at=moment)
+            | HoldPlaced(placed_at=moment)
+            | HoldReleased(released_at=moment)
         ):
             return local_date(moment)
     return None
@@ -266,6 +276,7 @@ def _apply(state: CaseState, event: CaseEvent) -> CaseState:
             | ReporterFileAdded()
             | ReporterContactProvided()
             | MessageToReporterSent()
+            | InternalNoteAdded()
         ):
             return state
         case CaseAcknowledged():
@@ -378,6 +389,13 @@ def _apply(state: CaseState, event: CaseEvent) -> CaseState:
             return _changed(state, escalations=state.escalations | {step})
         case InactivityReminderIssued():
             return _changed(state, reminded_for=event.inactive_since)
+        case HoldPlaced():
+            kind = "archive decision" if event.archive else "legal hold"
+            return _changed(state, hold=f"{kind}: {event.reason}", archived=event.archive)
+        case HoldReleased():
+            return _changed(state, hold=None)
+        case RetentionWarningIssued():
+            return _changed(state, retention_warned_for=event.shred_on)
         case CaseShredded():
             return _changed(state, status=Status.SHREDDED, grants=frozenset(), assignee=None)
     return state

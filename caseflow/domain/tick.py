@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from caseflow.domain.dates import add_days, is_past, require_aware
+from caseflow.domain.dates import add_days, is_past, local_date, require_aware
 from caseflow.domain.events import (
     CaseEvent,
     CaseShredded,
     InactivityReminderIssued,
     OversightInformed,
+    RetentionWarningIssued,
 )
 from caseflow.domain.policies.deadlines import (
     ESCALATING,
@@ -51,6 +52,14 @@ def due_events(state: CaseState, now: datetime, rules: Rules) -> list[CaseEvent]
             )
         ]
     events: list[CaseEvent] = []
+    if (
+        retention is not None
+        and state.retention_warned_for != retention + _DAY
+        and local_date(now) >= _warning_day(retention, rules)
+    ):
+        events.append(
+            RetentionWarningIssued(case_id=state.case_id, shred_on=retention + _DAY, issued_at=now)
+        )
     if (
         state.senior_officials_involved
         and not state.oversight_informed
@@ -95,6 +104,8 @@ def wake_on(state: CaseState, rules: Rules) -> date | None:
     retention = retention_due(state, rules.deadlines)
     if retention is not None:
         days.append(retention + _DAY)
+        if state.retention_warned_for != retention + _DAY:
+            days.append(_warning_day(retention, rules))
     if (
         state.senior_officials_involved
         and not state.oversight_informed
@@ -113,3 +124,11 @@ def wake_on(state: CaseState, rules: Rules) -> date | None:
     if idle is not None and state.reminded_for != state.last_activity_on:
         days.append(idle + _DAY)
     return min(days, default=None)
+
+
+def _warning_day(retention: date, rules: Rules) -> date:
+    """The day the desk is warned: ``retention_warning_days`` before the shredding day.
+
+    ``retention`` is the last day the case is kept; it is shredded the day after.
+    """
+    return retention + _DAY - timedelta(days=rules.deadlines.retention_warning_days)

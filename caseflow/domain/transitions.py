@@ -48,6 +48,9 @@ class CommandKind(StrEnum):
     CONCLUDE = "conclude"
     REOPEN = "reopen"
     SHRED = "shred"
+    PLACE_HOLD = "place_hold"
+    RELEASE_HOLD = "release_hold"
+    ADD_INTERNAL_NOTE = "add_internal_note"
 
 
 OPEN_STATUSES = frozenset(
@@ -141,6 +144,11 @@ TABLE = TransitionTable(
         Transition(S.REJECTED, C.REOPEN, S.REOPENED),
         Transition(S.CONCLUDED, C.SHRED, S.SHREDDED),
         Transition(S.REJECTED, C.SHRED, S.SHREDDED),
+        # retention: a legal hold or an archive decision keeps the case from shredding
+        *_stay(C.PLACE_HOLD, (*_OPEN, S.CONCLUDED, S.REJECTED)),
+        *_stay(C.RELEASE_HOLD, (*_OPEN, S.CONCLUDED, S.REJECTED)),
+        # staff notes: on the record while the case is readable, never a step
+        *_stay(C.ADD_INTERNAL_NOTE, (*_OPEN, S.CONCLUDED, S.REJECTED)),
     ]
 )
 """The case's life, ISO 37002: receive → assess → address → conclude."""

@@ -77,8 +77,8 @@ def recommendation_due(issued_on: date, days: int) -> date:
 
 
 def retention_due(state: CaseState, rules: DeadlineRules) -> date | None:
-    """The day after which a closed case is crypto-shredded."""
-    if not state.is_closed or state.closed_on is None:
+    """The day after which a closed case is crypto-shredded (None while it is kept)."""
+    if not state.is_closed or state.closed_on is None or state.hold is not None:
         return None
     return add_years(state.closed_on, rules.retention_years)
 

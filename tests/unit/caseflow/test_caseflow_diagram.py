@@ -37,5 +37,5 @@ def test_the_command_rewrites_only_the_block(tmp_path: Path) -> None:
 def test_a_changed_table_changes_the_diagram() -> None:
     smaller = TransitionTable(list(TABLE)[:-1])
     assert render_mermaid(smaller) != render_mermaid(TABLE)
-    extra = Transition(Status.REJECTED, CommandKind.ASSIGN, Status.REJECTED)
-    assert "rejected --> rejected : assign" in render_mermaid(TransitionTable([*TABLE, extra]))
+    extra = Transition(Status.SHREDDED, CommandKind.ASSIGN, Status.SHREDDED)
+    assert "shredded --> shredded : assign" in render_mermaid(TransitionTable([*TABLE, extra]))

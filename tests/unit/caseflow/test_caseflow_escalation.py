@@ -14,15 +14,20 @@ from caseflow.domain.commands import (
     Conclude,
     IssueRecommendation,
     OpenInvestigation,
+    PlaceHold,
     RecordFinding,
     RecordImplementation,
+    ReleaseHold,
+    Shred,
 )
+from caseflow.domain.errors import CaseflowError
 from caseflow.domain.events import (
     CaseEscalated,
     CaseShredded,
     InactivityReminderIssued,
     OversightInformed,
     ReportReceived,
+    RetentionWarningIssued,
 )
 from caseflow.domain.policies.escalation import flagged_cases, systemic_flags
 from caseflow.domain.state import CaseState, replay
@@ -173,10 +178,57 @@ def test_a_closed_case_is_shredded_when_retention_ends() -> None:
         [Conclude("case-1", "eva", Outcome.SUBSTANTIATED, "finding upheld")],
         stockholm("2028-02-29 15:00"),
     )
+    # Kept two years from 29 February 2028: through 28 February 2030. The
+    # desk hears 30 days before the shredding day, once.
+    assert tick(case, "2030-01-29 23:59")[1] == []
+    case, events = tick(case, "2030-01-30 00:00")
+    assert events == [
+        RetentionWarningIssued("case-1", date(2030, 3, 1), stockholm("2030-01-30 00:00"))
+    ]
     assert tick(case, "2030-02-28 23:59")[1] == []
     case, events = tick(case, "2030-03-01 00:00")
     assert [type(e) for e in events] == [CaseShredded]
     assert case.status is Status.SHREDDED and not case.grants
+
+
+def _concluded_in_2024() -> CaseState:
+    case = _deliberating(date(2024, 2, 20), "2024-02-22 09:00")
+    return run(
+        case,
+        [Conclude("case-1", "eva", Outcome.SUBSTANTIATED, "finding upheld")],
+        stockholm("2024-03-01 10:00"),
+    )
+
+
+def test_a_legal_hold_keeps_the_case_until_it_is_released() -> None:
+    case = run(
+        _concluded_in_2024(),
+        [PlaceHold("case-1", "eva", False, "court case T 1234-26 pending")],
+        stockholm("2026-01-15 10:00"),
+    )
+    assert case.hold == "legal hold: court case T 1234-26 pending"
+    assert tick(case, "2027-06-01 08:00")[1] == []  # long past two years: nothing
+    with pytest.raises(CaseflowError, match="kept"):
+        run(case, [Shred("case-1", "eva", "tidying up")], stockholm("2027-06-01 09:00"))
+    case = run(
+        case, [ReleaseHold("case-1", "eva", "judgment final")], stockholm("2027-06-02 10:00")
+    )
+    case, events = tick(case, "2027-06-03 08:00")
+    # Retention ended long ago: the warning and the shredding come together.
+    assert [type(e) for e in events] == [CaseShredded]
+
+
+def test_an_archive_decision_is_never_released_and_never_shredded() -> None:
+    case = run(
+        _concluded_in_2024(),
+        [PlaceHold("case-1", "eva", True, "archive decision 2026-14")],
+        stockholm("2026-01-15 10:00"),
+    )
+    assert case.archived and tick(case, "2040-01-01 08:00")[1] == []
+    with pytest.raises(CaseflowError, match="archive"):
+        run(case, [ReleaseHold("case-1", "eva", "changed my mind")], stockholm("2026-02-01 10:00"))
+    with pytest.raises(CaseflowError, match="reason"):
+        run(_concluded_in_2024(), [PlaceHold("case-1", "eva", True, " ")], stockholm("2026-01-15"))
 
 
 def _finding(

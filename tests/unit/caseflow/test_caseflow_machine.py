@@ -32,11 +32,13 @@ from caseflow.domain.commands import (
     GiveFeedback,
     IssueRecommendation,
     OpenInvestigation,
+    PlaceHold,
     ProposeSanction,
     Receive,
     RecordFinding,
     RecordImplementation,
     Refer,
+    ReleaseHold,
     Reopen,
     RequestInformation,
     Shred,
@@ -260,6 +262,14 @@ class CaseMachine(RuleBasedStateMachine):
     @rule(actor=staff, reason=reasons)
     def shred(self, actor: str, reason: str) -> None:
         self.run(Shred(CASE, actor, reason))
+
+    @rule(actor=staff, archive=st.booleans(), reason=reasons)
+    def place_hold(self, actor: str, archive: bool, reason: str) -> None:
+        self.run(PlaceHold(CASE, actor, archive, reason))
+
+    @rule(actor=staff, reason=reasons)
+    def release_hold(self, actor: str, reason: str) -> None:
+        self.run(ReleaseHold(CASE, actor, reason))
 
     # --- invariants ---------------------------------------------------------------------
 
