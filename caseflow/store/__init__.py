@@ -6,23 +6,37 @@ Other packages import from here, not from the modules inside.
 from __future__ import annotations
 
 from caseflow.store.chain import GENESIS, VerifyReport, event_hash, verify_chain
+from caseflow.store.checkpoints import (
+    CHECKPOINT_STREAM,
+    Checkpoint,
+    LogReport,
+    checkpoint_if_due,
+    sign_checkpoint,
+    verify_log,
+)
 from caseflow.store.engine import alembic_config, create_engine, migrate
 from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
 from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
 
 __all__ = [
+    "CHECKPOINT_STREAM",
     "GENESIS",
     "ChainBroken",
+    "Checkpoint",
     "ConcurrencyConflict",
     "EventStore",
+    "LogReport",
     "NewEvent",
     "RecordedEvent",
     "StoreError",
     "VerifyReport",
     "alembic_config",
+    "checkpoint_if_due",
     "create_engine",
     "event_hash",
     "events_table",
     "migrate",
+    "sign_checkpoint",
     "verify_chain",
+    "verify_log",
 ]

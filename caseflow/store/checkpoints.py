@@ -1,0 +1,373 @@
+"""Signed checkpoints of the event log, and the verification of the whole log.
+
+The hash chain (:mod:`caseflow.store.chain`) shows that the stored events
+agree with each other. It cannot show that they are the events that were
+written: someone who gets past the triggers can rewrite an old event and
+recompute every later hash. A *checkpoint* closes that gap: the deployment's
+Ed25519 key (:class:`crypto.signing.Signer`) signs the head of the log, and
+the signature is stored as an event of its own in the stream
+``"checkpoints"``. A rewrite behind a checkpoint changes the stored hash at
+the checkpoint's ``head_seq``, and the attacker cannot sign a new one without
+the key.
+
+Checkpoint format (version 1)
+-----------------------------
+
+An event of stream ``"checkpoints"``, type ``"CheckpointSigned"``, actor
+``"system"``, whose ``meta`` holds::
+
+    head_seq   the seq of the newest event before the checkpoint (an integer)
+    head_hash  that event's hash, 64 lower-case hex digits
+    signed_at  when it was signed, ISO 8601 to the second in Europe/Stockholm
+    key_id     the signing key's id (crypto.signing.key_id)
+    signature  128 lower-case hex digits
+
+The signature is ``Signer.sign("checkpoint", message)`` over the ASCII text::
+
+    message = "<head_seq>:<head_hash>:<signed_at>"
+
+(decimal seq without leading zeros, the hex as stored, the ISO text as
+stored), for example ``b"998:3f5a…e1:2026-11-30T12:00:00+01:00"``.
+
+.. warning::
+   A checkpoint proves the log up to its ``head_seq``. Events appended after
+   the newest checkpoint, and then removed together with any later
+   checkpoint, are not caught until the next checkpoint that someone kept
+   outside the database: publish checkpoints (the quarterly report prints
+   them) so that the newest ones stick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from caseflow.store.chain import GENESIS, HASH_SIZE, verify_chain
+from caseflow.store.engine import read_only
+from caseflow.store.errors import ConcurrencyConflict
+from caseflow.store.events import (
+    APPEND_LOCK_KEY,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+    _recorded,
+    events_table,
+)
+from crypto.errors import CryptoError
+from crypto.signing import Signer, key_id, verify_signature
+
+__all__ = [
+    "CHECKPOINT_DOMAIN",
+    "CHECKPOINT_STREAM",
+    "CHECKPOINT_TYPE",
+    "Checkpoint",
+    "LogReport",
+    "checkpoint_if_due",
+    "checkpoint_message",
+    "sign_checkpoint",
+    "verify_log",
+]
+
+CHECKPOINT_STREAM = "checkpoints"
+CHECKPOINT_TYPE = "CheckpointSigned"
+#: The signing domain: a checkpoint signature can never pass for a proof of
+#: submission, nor the other way round (see crypto.signing).
+CHECKPOINT_DOMAIN = "checkpoint"
+#: The actor of events the clock causes; the same text as
+#: caseflow.domain.vocabulary.SYSTEM_ACTOR (the store does not import the domain).
+SYSTEM_ACTOR = "system"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+_META_KEYS = {"head_seq", "head_hash", "signed_at", "key_id", "signature"}
+#: Seqs looked up per query: well under every driver's bound-parameter limit.
+_LOOKUP_BATCH = 500
+
+
+def checkpoint_message(head_seq: int, head_hash_hex: str, signed_at: str) -> bytes:
+    """The bytes a checkpoint signs (format: see the module docstring)."""
+    return f"{head_seq}:{head_hash_hex}:{signed_at}".encode("ascii")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint as read from the log: where it is and what it covers."""
+
+    seq: int
+    head_seq: int
+    head_hash: bytes
+    signed_at: str
+    key_id: str
+    signature: bytes
+
+    @classmethod
+    def from_event(cls, event: RecordedEvent) -> Checkpoint:
+        """Parse a ``CheckpointSigned`` event; raise ValueError if its meta is malformed."""
+        if event.type != CHECKPOINT_TYPE:
+            raise ValueError(f"an event of type {event.type!r} in the checkpoints stream")
+        meta: Mapping[str, Any] = event.meta
+        if set(meta) != _META_KEYS:
+            raise ValueError(f"checkpoint meta has keys {sorted(meta)}")
+        head_seq, head_hash, signed_at = meta["head_seq"], meta["head_hash"], meta["signed_at"]
+        ident, signature = meta["key_id"], meta["signature"]
+        # bool is an int in Python; a checkpoint with head_seq true is forged.
+        if type(head_seq) is not int or head_seq < 0:
+            raise ValueError("checkpoint head_seq is not a whole number")
+        if not all(isinstance(v, str) for v in (head_hash, signed_at, ident, signature)):
+            raise ValueError("checkpoint meta holds a non-text value")
+        # Only the canonical (lower-case) hex is accepted: the signature is
+        # over the text as stored, and two spellings of one hash would let a
+        # checkpoint's meta change while its signature still verifies.
+        if head_hash != head_hash.lower() or signature != signature.lower():
+            raise ValueError("checkpoint hex is not lower case")
+        try:
+            hash_bytes, signature_bytes = bytes.fromhex(head_hash), bytes.fromhex(signature)
+            datetime.fromisoformat(signed_at)
+        except ValueError:
+            raise ValueError("checkpoint hash, signature or time is malformed") from None
+        if len(hash_bytes) != HASH_SIZE:
+            raise ValueError("checkpoint head_hash is not 32 bytes")
+        return cls(event.seq, head_seq, hash_bytes, signed_at, ident, signature_bytes)
+
+    @property
+    def message(self) -> bytes:
+        return checkpoint_message(self.head_seq, self.head_hash.hex(), self.signed_at)
+
+
+# --- signing ------------------------------------------------------------------------
+
+
+def _stockholm_seconds(now: datetime) -> str:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(STOCKHOLM).isoformat(timespec="seconds")
+
+
+def _hold_append_lock(conn: Connection) -> None:
+    # The head must not move between reading it and appending the checkpoint,
+    # or the checkpoint would not cover the event just before it. Take the
+    # appenders' lock first (EventStore.append takes it again: PostgreSQL
+    # advisory locks stack within a transaction). On SQLite the transaction
+    # began with BEGIN IMMEDIATE and already holds the write lock.
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+
+
+def _last_checkpoint(conn: Connection, version: int) -> RecordedEvent | None:
+    if version == 0:
+        return None
+    t = events_table
+    row = conn.execute(
+        select(t).where(t.c.stream_id == CHECKPOINT_STREAM, t.c.version == version)
+    ).first()
+    return None if row is None else _recorded(row)
+
+
+def _append_checkpoint(
+    engine: Engine,
+    signer: Signer,
+    now: datetime,
+    due: Callable[[RecordedEvent | None, int], bool],
+) -> RecordedEvent | None:
+    store = EventStore(engine)
+    signed_at = _stockholm_seconds(now)
+    with engine.begin() as conn:
+        _hold_append_lock(conn)
+        version = store.stream_version(conn, CHECKPOINT_STREAM)
+        head_seq, head_hash = store.head(conn)
+        if not due(_last_checkpoint(conn, version), head_seq):
+            return None
+        head_hex = head_hash.hex()
+        signature = signer.sign(
+            CHECKPOINT_DOMAIN, checkpoint_message(head_seq, head_hex, signed_at)
+        )
+        event = NewEvent(
+            type=CHECKPOINT_TYPE,
+            actor=SYSTEM_ACTOR,
+            recorded_at=signed_at,
+            meta={
+                "head_seq": head_seq,
+                "head_hash": head_hex,
+                "signed_at": signed_at,
+                "key_id": signer.key_id,
+                "signature": signature.hex(),
+            },
+        )
+        (recorded,) = store.append(conn, CHECKPOINT_STREAM, version, [event])
+        return recorded
+
+
+def sign_checkpoint(engine: Engine, signer: Signer, now: datetime) -> RecordedEvent:
+    """Append a checkpoint of the current head now, whatever the interval.
+
+    Used by ``visselpipa checkpoint``. Raises :class:`ConcurrencyConflict` if
+    another checkpoint won a race (possible only above READ COMMITTED, since
+    the append lock is held from the first read).
+    """
+    recorded = _append_checkpoint(engine, signer, now, lambda _last, _head: True)
+    assert recorded is not None  # always due
+    return recorded
+
+
+def checkpoint_if_due(
+    engine: Engine, signer: Signer, now: datetime, interval: timedelta
+) -> RecordedEvent | None:
+    """Append a checkpoint if one is due; return it, or None if none was due.
+
+    Due means: the log holds events after the last checkpoint, and that
+    checkpoint was signed at least ``interval`` before ``now`` (or there is
+    none). Idempotent and safe when several processes call it at once (each
+    ``tick`` on each instance): the check and the append happen under the
+    appenders' lock, so exactly one of them signs.
+    """
+
+    def due(last: RecordedEvent | None, head_seq: int) -> bool:
+        if last is None:
+            return head_seq > 0
+        if head_seq <= last.seq:
+            return False  # nothing happened since: signing again proves nothing new
+        try:
+            signed_at = datetime.fromisoformat(str(last.meta.get("signed_at")))
+            return now - signed_at >= interval
+        except (ValueError, TypeError):
+            # Fail towards signing: an extra checkpoint costs one event, a
+            # missing one leaves history unprotected (verify reports the bad one).
+            return True
+
+    try:
+        return _append_checkpoint(engine, signer, now, due)
+    except ConcurrencyConflict:
+        # Another process appended a checkpoint between our read of the
+        # stream's version and our append (possible only above READ
+        # COMMITTED, since the append lock is held): theirs covers the head.
+        return None
+
+
+# --- verification -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """The outcome of verifying the chain and every checkpoint.
+
+    ``first_bad_seq`` is the first sequence number shown to be wrong: where
+    the chain breaks, the checkpoint event that does not verify, or the
+    covered event whose hash differs from the signed one (the rewrite is then
+    somewhere after ``last_good``'s ``head_seq`` and at or before it).
+    ``last_good`` is the newest checkpoint that verified before the damage:
+    the log is proven up to its ``head_seq``.
+    """
+
+    ok: bool
+    events_checked: int
+    checkpoints_checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    last_good: Checkpoint | None = None
+
+
+def _stored_hashes(engine: Engine, seqs: list[int]) -> dict[int, bytes]:
+    t = events_table
+    found: dict[int, bytes] = {}
+    with engine.connect() as conn:
+        conn = read_only(conn)
+        for start in range(0, len(seqs), _LOOKUP_BATCH):
+            wanted = seqs[start : start + _LOOKUP_BATCH]
+            rows = conn.execute(select(t.c.seq, t.c.hash).where(t.c.seq.in_(wanted)))
+            found.update((int(r.seq), bytes(r.hash)) for r in rows)
+    return found
+
+
+def _fault(
+    checkpoint: Checkpoint, end: int, stored: Mapping[int, bytes], public_key: bytes
+) -> tuple[int, str] | None:
+    """What is wrong with one parsed checkpoint: (bad seq, reason), or None."""
+    here = f"the checkpoint at seq {checkpoint.seq}"
+    if checkpoint.key_id != key_id(public_key):
+        return checkpoint.seq, (
+            f"{here} names signing key {checkpoint.key_id}, not the given key {key_id(public_key)}"
+        )
+    try:
+        verify_signature(public_key, CHECKPOINT_DOMAIN, checkpoint.message, checkpoint.signature)
+    except CryptoError:
+        return checkpoint.seq, f"{here} has no valid signature by key {key_id(public_key)}"
+    if checkpoint.head_seq > end:
+        return checkpoint.seq, (
+            f"{here} covers seq {checkpoint.head_seq}, but the log ends at seq {end}: "
+            "events were removed"
+        )
+    if checkpoint.head_seq >= checkpoint.seq:
+        return checkpoint.seq, (
+            f"{here} covers seq {checkpoint.head_seq}, which is not before it: "
+            "events before it were removed"
+        )
+    if checkpoint.head_seq != checkpoint.seq - 1:
+        # Signing holds the appenders' lock, so nothing can come between the
+        # head and its checkpoint: events there were inserted afterwards.
+        return checkpoint.seq, (
+            f"{here} covers seq {checkpoint.head_seq}, not the event just before it: "
+            "events were inserted before it"
+        )
+    expected = GENESIS if checkpoint.head_seq == 0 else stored.get(checkpoint.head_seq)
+    if expected != checkpoint.head_hash:
+        return checkpoint.head_seq, (
+            f"the hash of seq {checkpoint.head_seq} differs from the one signed at "
+            f"{checkpoint.signed_at} ({here}): an event up to seq {checkpoint.head_seq} "
+            "was rewritten"
+        )
+    return None
+
+
+def verify_log(
+    engine: Engine, public_key: bytes, progress: Callable[[int], None] | None = None
+) -> LogReport:
+    """Verify the hash chain, then every checkpoint against ``public_key``.
+
+    ``progress``, if given, is called with the number of events checked so
+    far while the chain is walked. Needs only the database and the public
+    key: an auditor runs it on a copy, without the deployment's secrets.
+
+    Checkpoints appended after the chain walk passed their position are left
+    for the next run: the walk and the checkpoint read are separate
+    transactions, and a running deployment keeps appending.
+    """
+    chain = verify_chain(engine, progress=progress)
+    # Seqs 1..end verified; the chain is contiguous from 1, so the count is
+    # also the last seq the walk vouched for.
+    end = chain.events_checked
+    records = EventStore(engine).read_stream(CHECKPOINT_STREAM)
+    records = [r for r in records if r.seq <= end]
+
+    parsed: list[Checkpoint | tuple[int, str]] = []
+    for record in records:
+        try:
+            parsed.append(Checkpoint.from_event(record))
+        except ValueError as e:
+            parsed.append((record.seq, f"the checkpoint at seq {record.seq} is malformed: {e}"))
+    stored = _stored_hashes(
+        engine, sorted({c.head_seq for c in parsed if isinstance(c, Checkpoint)} - {0})
+    )
+
+    last_good: Checkpoint | None = None
+    checked = 0
+    bad: tuple[int, str] | None = None
+    for item in parsed:
+        checked += 1
+        fault = item if isinstance(item, tuple) else _fault(item, end, stored, public_key)
+        if fault is not None:
+            bad = fault
+            break
+        assert isinstance(item, Checkpoint)  # a tuple is always a fault
+        last_good = item
+
+    if not chain.ok:
+        assert chain.first_broken_seq is not None  # set whenever ok is False
+        broken = (chain.first_broken_seq, f"hash chain broken: {chain.reason}")
+        bad = broken if bad is None or broken[0] < bad[0] else bad
+    if bad is None:
+        return LogReport(True, chain.events_checked, checked, last_good=last_good)
+    return LogReport(False, chain.events_checked, checked, bad[0], bad[1], last_good)
