@@ -94,6 +94,14 @@ class Settings:
     rules: Rules
     rate_limit_storage: str
     limits: dict[str, tuple[str, str, str, int]]
+    #: Minutes between signed checkpoints of the event log (``visselpipa tick``).
+    checkpoint_interval_minutes: int = 60
+    # Staff sign-in (defaults here so code that builds Settings directly keeps working).
+    staff_idle_minutes: int = 30
+    staff_session_hours: int = 12
+    login_max_failures: int = 5
+    login_lock_seconds: int = 60
+    login_max_lock_seconds: int = 86400
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -304,12 +312,22 @@ def load_settings(
             "reporter_session_minutes", raw["reporter_session_minutes"], 1
         ),
         receipt_floor_ms=_as_int("receipt_floor_ms", raw.get("receipt_floor_ms", 0), 0),
+        checkpoint_interval_minutes=_as_int(
+            "checkpoint_interval_minutes", raw.get("checkpoint_interval_minutes", 60), 1
+        ),
         default_locale=locale,
         plain_http=_as_bool("plain_http", raw.get("plain_http", False)),
         access_log=_as_bool("access_log", raw.get("access_log", False)),
         rules=rules,
         rate_limit_storage=storage,
         limits=limits,
+        staff_idle_minutes=_as_int("staff_idle_minutes", raw.get("staff_idle_minutes", 30), 1),
+        staff_session_hours=_as_int("staff_session_hours", raw.get("staff_session_hours", 12), 1),
+        login_max_failures=_as_int("login_max_failures", raw.get("login_max_failures", 5), 1),
+        login_lock_seconds=_as_int("login_lock_seconds", raw.get("login_lock_seconds", 60), 1),
+        login_max_lock_seconds=_as_int(
+            "login_max_lock_seconds", raw.get("login_max_lock_seconds", 86400), 1
+        ),
         **reference,
     )
 
@@ -330,8 +348,14 @@ def _signing_seed(text: str) -> bytes:
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "staff_idle_minutes",
+    "staff_session_hours",
+    "login_max_failures",
+    "login_lock_seconds",
+    "login_max_lock_seconds",
     "max_check_bytes",
     "receipt_floor_ms",
+    "checkpoint_interval_minutes",
     "access_log",
     "rate_limit_storage",
     *(f"limit_{a}{s}" for a in ACTIONS for s in ("", "_fresh", "_patient")),

@@ -12,15 +12,21 @@ The staff workspace (sessions, second factor, rotation) builds on this.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from nacl.public import PrivateKey, PublicKey
 
-from caseflow.store.records import desk_members_table, desks_table, staff_table
+from caseflow.store.records import (
+    desk_members_table,
+    desks_table,
+    organisation_keys_table,
+    staff_table,
+)
 from crypto.kdf import KdfCost
-from crypto.sealing import seal_to
+from crypto.sealing import open_sealed, seal_to
 from crypto.userkeys import wrap_private_key
 
 ROLES = ("investigator", "desk_lead", "committee_member", "oversight", "administrator", "auditor")
@@ -37,6 +43,32 @@ def password_hasher(cost: KdfCost) -> PasswordHasher:
     return PasswordHasher(
         time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
     )
+
+
+def normalise_password(password: str) -> str:
+    """NFC, as :func:`crypto.kdf.derive_key_from_password` does for the key:
+    the same password typed on another keyboard must pass the hash check too."""
+    return unicodedata.normalize("NFC", password)
+
+
+def remember_recovery_key(conn: sa.Connection, public: PublicKey) -> None:
+    """Record the organisation recovery public key (the newest one wins)."""
+    conn.execute(
+        sa.delete(organisation_keys_table).where(organisation_keys_table.c.name == "recovery")
+    )
+    conn.execute(
+        sa.insert(organisation_keys_table).values(name="recovery", public_key=bytes(public))
+    )
+
+
+def recovery_public_key(conn: sa.Connection) -> PublicKey | None:
+    """The organisation recovery public key, if this deployment recorded one."""
+    raw = conn.execute(
+        sa.select(organisation_keys_table.c.public_key).where(
+            organisation_keys_table.c.name == "recovery"
+        )
+    ).scalar_one_or_none()
+    return None if raw is None else PublicKey(raw)
 
 
 def create_desk(conn: sa.Connection, desk_id: str, recovery_key: PublicKey) -> PrivateKey:
@@ -60,20 +92,24 @@ def desk_ids(conn: sa.Connection) -> set[str]:
 def create_staff(
     conn: sa.Connection, username: str, role: str, password: str, cost: KdfCost
 ) -> tuple[StaffMember, PrivateKey]:
+    """Create an account; its private key gets a recovery copy when the
+    organisation recovery key is known (see :func:`remember_recovery_key`)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     private = PrivateKey.generate()
     salt = secrets.token_bytes(16)
     member = StaffMember(secrets.token_hex(16), username, role)
+    recovery = recovery_public_key(conn)
     conn.execute(
         sa.insert(staff_table).values(
             id=member.id,
             username=username,
             role=role,
-            password_hash=password_hasher(cost).hash(password),
+            password_hash=password_hasher(cost).hash(normalise_password(password)),
             key_salt=salt,
             wrapped_private_key=wrap_private_key(private, password, salt, cost),
             public_key=bytes(private.public_key),
+            recovery_sealed_key=None if recovery is None else seal_to(recovery, bytes(private)),
         )
     )
     return member, private
@@ -92,3 +128,68 @@ def add_desk_member(
             sealed_desk_key=seal_to(PublicKey(public), bytes(desk_private)),
         )
     )
+
+
+def remove_desk_member(conn: sa.Connection, desk_id: str, staff_id: str) -> bool:
+    """Delete the member's sealed copy of the desk key; False if there was none.
+
+    .. warning::
+       This stops the member opening the desk key from now on; it does not
+       rotate the desk key, so what they could read before stays readable to
+       anyone who kept the key.
+    """
+    result = conn.execute(
+        sa.delete(desk_members_table).where(
+            desk_members_table.c.desk_id == desk_id, desk_members_table.c.staff_id == staff_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+def member_desks(conn: sa.Connection, staff_id: str) -> tuple[str, ...]:
+    """The desks whose key is sealed to this member, sorted."""
+    return tuple(
+        conn.execute(
+            sa.select(desk_members_table.c.desk_id)
+            .where(desk_members_table.c.staff_id == staff_id)
+            .order_by(desk_members_table.c.desk_id)
+        ).scalars()
+    )
+
+
+def open_desk_key(
+    conn: sa.Connection, desk_id: str, staff_id: str, user_private: PrivateKey
+) -> PrivateKey | None:
+    """The desk private key as this member holds it; None if not a member.
+
+    :raises crypto.DecryptionFailed: if the sealed copy does not open.
+    """
+    sealed = conn.execute(
+        sa.select(desk_members_table.c.sealed_desk_key).where(
+            desk_members_table.c.desk_id == desk_id, desk_members_table.c.staff_id == staff_id
+        )
+    ).scalar_one_or_none()
+    return None if sealed is None else PrivateKey(open_sealed(user_private, sealed))
+
+
+def open_desk_key_for_recovery(
+    conn: sa.Connection, desk_id: str, recovery_private: PrivateKey
+) -> PrivateKey | None:
+    """The desk private key opened with the offline recovery key; None if no such desk.
+
+    :raises crypto.DecryptionFailed: if it is not this organisation's recovery key.
+    """
+    sealed = conn.execute(
+        sa.select(desks_table.c.recovery_sealed_key).where(desks_table.c.id == desk_id)
+    ).scalar_one_or_none()
+    return None if sealed is None else PrivateKey(open_sealed(recovery_private, sealed))
+
+
+def staff_by_username(conn: sa.Connection, username: str) -> StaffMember | None:
+    """The account named ``username``, or None."""
+    row = conn.execute(
+        sa.select(staff_table.c.id, staff_table.c.username, staff_table.c.role).where(
+            staff_table.c.username == username
+        )
+    ).first()
+    return None if row is None else StaffMember(row.id, row.username, row.role)

@@ -46,6 +46,9 @@ def bootstrap(engine: sa.Engine, settings: Settings, *, demo: bool = False) -> B
         if not missing:
             return result
         result.recovery_key = PrivateKey.generate()
+        # Recorded so that every staff key created from now on gets a
+        # recovery copy sealed to it.
+        accounts.remember_recovery_key(conn, result.recovery_key.public_key)
         for desk_id in missing:
             result.created_desks[desk_id] = accounts.create_desk(
                 conn, desk_id, result.recovery_key.public_key

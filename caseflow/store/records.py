@@ -13,12 +13,19 @@ them), or is key material and indexes that the log does not need to replay:
 - ``reporter_sessions``: a reporter's open /status session: the case key
   encrypted under a key that exists only in the reporter's cookie.
 - ``files``: where each encrypted attachment blob lives, by random id.
+- ``organisation_keys``: public keys of the organisation (the offline recovery
+  key), so new staff keys can be given a recovery copy.
+- ``staff_sessions``: a staff member's signed-in session: their private key
+  encrypted under a key that exists only in their cookie.
+- ``staff_recovery_codes``: single-use second-factor recovery codes (hashes).
+- ``login_throttle``: failed sign-in counters per (keyed hash of a) username.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Integer,
@@ -50,6 +57,17 @@ staff_table = Table(
     Column("key_salt", LargeBinary(16), nullable=False),
     Column("wrapped_private_key", LargeBinary, nullable=False),
     Column("public_key", LargeBinary(32), nullable=False),
+    # The private key sealed to the organisation recovery key, so a forgotten
+    # password does not lose the desks this member holds (NULL for accounts
+    # created before migration 0004, until they next sign in).
+    Column("recovery_sealed_key", LargeBinary, nullable=True),
+    # The TOTP secret sealed to the member's own public key: opening it needs
+    # the password-unlocked private key, so a stolen database mints no codes.
+    Column("totp_sealed", LargeBinary, nullable=True),
+    # A secret shown during enrolment but not yet confirmed with a code.
+    Column("totp_pending_sealed", LargeBinary, nullable=True),
+    # The last accepted TOTP time step: a code is never accepted twice.
+    Column("totp_last_step", BigInteger, nullable=True),
 )
 
 desk_members_table = Table(
@@ -96,4 +114,52 @@ files_table = Table(
     Column("id", String(64), primary_key=True),
     Column("case_id", String(64), nullable=False, index=True),
     Column("encrypted_bytes", BigInteger, nullable=False),
+)
+
+organisation_keys_table = Table(
+    "organisation_keys",
+    metadata,
+    # "recovery": the public half of the offline organisation recovery key.
+    Column("name", String(32), primary_key=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+)
+
+staff_sessions_table = Table(
+    "staff_sessions",
+    metadata,
+    # BLAKE2b of the session id in the cookie, as for reporter sessions.
+    Column("id_hash", LargeBinary(32), primary_key=True),
+    Column("staff_id", String(32), ForeignKey("staff.id"), nullable=False, index=True),
+    # The member's private key under the cookie's session key; the staff id
+    # and the second-factor flag are bound in as associated data.
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("second_factor_done", Boolean, nullable=False),
+    # Epoch seconds. Staff times may be precise (unlike reporter times).
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+staff_recovery_codes_table = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("staff_id", String(32), ForeignKey("staff.id"), primary_key=True),
+    # The first characters of the code, random and stored in clear, pick the
+    # row so that checking a code costs one Argon2id verification, not ten.
+    Column("selector", String(8), primary_key=True),
+    Column("code_hash", String(255), nullable=False),
+)
+
+login_throttle_table = Table(
+    "login_throttle",
+    metadata,
+    # Keyed BLAKE2b of the normalised username that was typed. Unknown
+    # usernames are counted exactly like known ones, so a lock reveals
+    # nothing about which accounts exist; hashing keeps a password typed
+    # into the username field out of the database.
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("lockouts", Integer, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False, index=True),
 )
