@@ -270,6 +270,23 @@ class LogReport:
     last_good: Checkpoint | None = None
 
 
+def _outside_the_chain(engine: Engine) -> tuple[int, str] | None:
+    """Rows stored with a sequence number below 1: inserted behind the store's back."""
+    t = events_table
+    with engine.connect() as conn:
+        count, lowest = (
+            read_only(conn)
+            .execute(select(func.count(), func.min(t.c.seq)).where(t.c.seq < 1))
+            .one()
+        )
+    if not count:
+        return None
+    return int(lowest), (
+        f"{count} event(s) stored with a sequence number below 1, outside the chain "
+        "(inserted behind the store's back)"
+    )
+
+
 def _stored_hashes(engine: Engine, seqs: list[int]) -> dict[int, bytes]:
     t = events_table
     found: dict[int, bytes] = {}
@@ -368,6 +385,11 @@ def verify_log(
         assert chain.first_broken_seq is not None  # set whenever ok is False
         broken = (chain.first_broken_seq, f"hash chain broken: {chain.reason}")
         bad = broken if bad is None or broken[0] < bad[0] else bad
+    outside = _outside_the_chain(engine)
+    if outside is not None:
+        # The walk starts at seq 1; a row below it is in no chain, yet the
+        # application would read it as part of its stream.
+        bad = outside
     if bad is None:
         return LogReport(True, chain.events_checked, checked, last_good=last_good)
     return LogReport(False, chain.events_checked, checked, bad[0], bad[1], last_good)

@@ -26,6 +26,7 @@ from caseflow.store import (
     RecordedEvent,
     checkpoint_if_due,
     event_hash,
+    events_table,
     sign_checkpoint,
     verify_chain,
     verify_log,
@@ -390,3 +391,22 @@ def test_progress_reports_reach_the_number_of_events(engine: Engine) -> None:
     seen: list[int] = []
     assert verify_log(engine, PUBLIC_KEY, progress=seen.append).ok
     assert seen and seen[-1] == 13 and seen == sorted(seen)
+
+
+def test_a_row_slipped_in_below_seq_1_is_reported(engine: Engine) -> None:
+    # The chain walk starts at seq 1, but the application reads streams by
+    # stream id: a row at seq 0 would join a case unseen by the chain.
+    add_events(engine, 3)
+    checkpoint(engine, T0)
+    assert verify_log(engine, PUBLIC_KEY).ok
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(events_table).values(
+                seq=0, stream_id="case-1", version=99, type="CaseConcluded", actor="x",
+                recorded_at="2026-01-01", meta="{}", body=None,
+                prev_hash=b"\0" * 32, hash=b"\0" * 32,
+            )
+        )  # fmt: skip
+    report = verify_log(engine, PUBLIC_KEY)
+    assert not report.ok and report.first_bad_seq == 0
+    assert "below 1" in (report.reason or "")
