@@ -7,6 +7,7 @@ cannot duplicate an escalation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from caseflow.domain.dates import add_days, is_past, local_date, require_aware
@@ -19,6 +20,7 @@ from caseflow.domain.events import (
 )
 from caseflow.domain.policies.deadlines import (
     ESCALATING,
+    Deadline,
     inactivity_due,
     open_deadlines,
     retention_due,
@@ -89,7 +91,9 @@ def due_events(state: CaseState, now: datetime, rules: Rules) -> list[CaseEvent]
     return events
 
 
-def wake_on(state: CaseState, rules: Rules) -> date | None:
+def wake_on(
+    state: CaseState, rules: Rules, deadlines: Sequence[Deadline] | None = None
+) -> date | None:
     """The first local day on which :func:`due_events` may return something for ``state``.
 
     None when nothing will ever be due without a new event. The tick reads
@@ -97,6 +101,8 @@ def wake_on(state: CaseState, rules: Rules) -> date | None:
     ``now``, ``due_events(state, now)`` is empty unless ``wake_on(state) <=
     local_date(now)`` (a property test checks it over random histories). It
     may be early; the tick then finds nothing and the day moves on.
+    ``deadlines`` saves recomputing ``open_deadlines(state, rules.deadlines)``
+    when the caller has it.
     """
     if state.status in (Status.NEW, Status.SHREDDED):
         return None
@@ -113,7 +119,9 @@ def wake_on(state: CaseState, rules: Rules) -> date | None:
         and state.desk != rules.routing.oversight_desk
     ):
         days.append(state.received_on or date.min)
-    for deadline in open_deadlines(state, rules.deadlines):
+    if deadlines is None:
+        deadlines = open_deadlines(state, rules.deadlines)
+    for deadline in deadlines:
         if deadline.kind not in ESCALATING:
             continue
         for step in rules.escalation.ladder:

@@ -23,12 +23,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from caseflow.domain import CaseState, Rules, evolve, from_record, next_deadline, wake_on
+from caseflow.domain import CaseState, Rules, evolve, from_record, wake_on
 from caseflow.domain.events import EVENT_TYPES, CaseEvent, SystemicPatternFlagged
-from caseflow.domain.policies.deadlines import open_deadlines
+from caseflow.domain.policies.deadlines import Deadline, open_deadlines
 from caseflow.domain.summaries import FindingSummary
 from caseflow.domain.vocabulary import EscalationLevel, Severity
-from caseflow.store import RecordedEvent, events_table
+from caseflow.store import RecordedEvent
 from caseflow.store.events import APPEND_LOCK_KEY
 from caseflow.store.projections import (
     PROJECTION_TABLES,
@@ -52,7 +52,8 @@ _CHUNK = 2000
 
 def case_row(state: CaseState, rules: Rules) -> dict[str, Any]:
     """The ``case_index`` row of ``state``."""
-    deadline = next_deadline(state, rules.deadlines)
+    deadlines = open_deadlines(state, rules.deadlines)
+    deadline = deadlines[0] if deadlines else None
     return {
         "case_id": state.case_id,
         "desk": state.desk,
@@ -70,17 +71,17 @@ def case_row(state: CaseState, rules: Rules) -> dict[str, Any]:
         "closed_on": state.closed_on,
         "next_deadline_on": None if deadline is None else deadline.due_on,
         "next_deadline_kind": None if deadline is None else deadline.kind.value,
-        "escalation_level": _escalation_level(state, rules),
+        "escalation_level": _escalation_level(state, deadlines),
         "senior_officials": state.senior_officials_involved,
         "oversight_informed": state.oversight_informed,
-        "wake_on": wake_on(state, rules),
+        "wake_on": wake_on(state, rules, deadlines),
         "version": state.version,
     }
 
 
-def _escalation_level(state: CaseState, rules: Rules) -> str | None:
+def _escalation_level(state: CaseState, deadlines: Sequence[Deadline]) -> str | None:
     """The highest rung reached on a deadline the case still has."""
-    current = {(d.kind, d.reference, d.due_on) for d in open_deadlines(state, rules.deadlines)}
+    current = {(d.kind, d.reference, d.due_on) for d in deadlines}
     reached = [level for kind, ref, due, level in state.escalations if (kind, ref, due) in current]
     return max(reached, key=_LEVELS.index).value if reached else None
 
@@ -237,23 +238,44 @@ class Projections:
     def _replay_log(
         conn: sa.Connection,
     ) -> tuple[dict[str, CaseState], list[dict[str, Any]], int, int]:
-        t = events_table
-        query = sa.select(t.c.seq, t.c.stream_id, t.c.type, t.c.meta).order_by(t.c.seq)
         states: dict[str, CaseState] = {}
         flags: list[dict[str, Any]] = []
         count = last_seq = 0
-        # A server-side cursor on PostgreSQL: the log is read in bounded memory.
-        result = conn.execute(query.execution_options(stream_results=True, yield_per=5000))
-        for seq, stream_id, type_name, meta in result:
+        fresh = CaseState()
+        for seq, stream_id, type_name, meta in _log_rows(conn):
             count += 1
             last_seq = seq
             if type_name in CASE_EVENT_TYPES:
                 event = from_record(type_name, json.loads(meta))
                 assert isinstance(event, CaseEvent)
-                states[stream_id] = evolve(states.get(stream_id) or CaseState(), event)
+                states[stream_id] = evolve(states.get(stream_id, fresh), event)
             elif type_name == FLAG_TYPE:
                 flags.append(flag_row(seq, _flag(json.loads(meta))))
         return states, flags, count, last_seq
+
+
+def _log_rows(conn: sa.Connection) -> Iterator[tuple[int, str, str, str]]:
+    """(seq, stream_id, type, meta) of every event in seq order, in bounded memory.
+
+    Through the driver's own cursor (a server-side one on PostgreSQL): the
+    rebuild reads the whole log, and SQLAlchemy's row objects would cost
+    more than the rest of the work on each row. Other drivers take the
+    portable path.
+    """
+    query = "SELECT seq, stream_id, type, meta FROM events ORDER BY seq"
+    backend = (conn.dialect.name, conn.dialect.driver)
+    if backend not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        yield from conn.exec_driver_sql(query).tuples()
+        return
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None  # a checked-out connection has one
+    cursor = dbapi.cursor() if backend[0] == "sqlite" else dbapi.cursor(name="visselpipa_rebuild")
+    try:
+        cursor.execute(query)
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def _value(member: Enum | None) -> str | None:
