@@ -47,6 +47,14 @@ CONTACT_ITEM = "contact"
 _DECOY_RECEIPT = Receipt.generate()
 
 
+#: Events whose sealed body the reporter never sees, even though their key opens it.
+STAFF_ONLY_EVENTS = frozenset({"InternalNoteAdded"})
+
+
+def note_item(note_id: str) -> str:
+    return f"note:{note_id}"
+
+
 def message_item(message_id: str) -> str:
     return f"message:{message_id}"
 
@@ -301,7 +309,7 @@ class Intake:
         timeline: list[TimelineEntry] = []
         for event in stored[1:]:
             on = date.fromisoformat(event.recorded_at[:10])
-            if event.body is None:
+            if event.body is None or event.type in STAFF_ONLY_EVENTS:
                 continue
             if event.type == "ReporterContactProvided":
                 contact = open_item(key, case_id, CONTACT_ITEM, event.body).decode()

@@ -59,6 +59,9 @@ case_index_table = Table(
     Column("version", Integer, nullable=False),
     # The inbox: a desk's cases by deadline; the tick: the cases due today.
     Index("ix_case_index_desk_next_deadline_on", "desk", "next_deadline_on"),
+    # The inbox's counts per state and of overdue cases (migration 0005).
+    Index("ix_case_index_desk_status_next_deadline_on", "desk", "status", "next_deadline_on"),
+    Index("ix_case_index_consulted_desks_status", "consulted_desks", "status"),
     Index("ix_case_index_wake_on", "wake_on"),
     Index("ix_case_index_status", "status"),
 )

@@ -1,0 +1,811 @@
+"""The staff side of a case: the inbox, the decrypted case, and the desk's actions.
+
+The counterpart of :meth:`caseflow.service.intake.Intake.view` with a desk key
+instead of the reporter's: a member of the case's desk (or of a consulted
+desk) opens the desk's grant, and with the case key reads the report, the
+contact details, the messages, the internal notes and the file descriptions.
+
+Keys are sealed per desk, so anyone of the desk *could* decrypt; the access
+check here adds what the cryptography cannot express: a recused member (named
+in the report, or who declared a conflict) is refused the case, and roles that
+must see no content (administrators, auditors) are refused whatever desk they
+belong to. The same :class:`AccessDenied` answers "no such case" and "not
+yours", so case ids cannot be probed.
+
+Every action runs as a command through :class:`~caseflow.service.cases.CaseService`
+with ``actor = <staff id>``. Text for the reporter (acknowledgement,
+questions, feedback) and internal notes are sealed under the case key before
+they are handed on. An action names the case version the member saw: when
+the case changed in between, :class:`CaseChanged` is raised *inside* the
+append's transaction, so an action is never applied to a state its author did
+not see, never lost and never doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from nacl.public import PrivateKey
+
+from caseflow.domain import TABLE, CaseState, CommandKind, Status
+from caseflow.domain.commands import (
+    Acknowledge,
+    AddInternalNote,
+    Assess,
+    Assign,
+    BeginDeliberation,
+    Command,
+    Conclude,
+    DecideSanction,
+    DeclareConflict,
+    ExtendFeedbackDeadline,
+    GiveFeedback,
+    IssueRecommendation,
+    OpenInvestigation,
+    ProposeSanction,
+    RecordFinding,
+    RecordImplementation,
+    Reopen,
+    RequestInformation,
+    Vote,
+)
+from caseflow.domain.errors import CaseflowError, CommandRefused
+from caseflow.domain.policies.deadlines import Deadline, open_deadlines
+from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
+from caseflow.service.cases import REPORTER, CaseService, Step
+from caseflow.service.clock import STOCKHOLM, Clock, system_clock
+from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
+from caseflow.service.projections import earlier_findings
+from caseflow.service.uploads import blob_dir, file_item_id, file_meta_item_id
+from caseflow.store import RecordedEvent
+from caseflow.store.projections import case_index_table
+from caseflow.store.records import desk_members_table, files_table, grants_table, staff_table
+from crypto import CryptoError
+from crypto.files import decrypt_stream
+from crypto.sealing import CaseKey, open_grant, open_item, seal_item
+
+#: Roles that work on case content. Administrators and auditors never do
+#: (DESIGN.md §1), even if an account of theirs were added to a desk.
+CASE_ROLES = frozenset({"investigator", "desk_lead", "committee_member", "oversight"})
+
+#: The desk whose committee members deliberate: recommendations and sanctions
+#: (the id of the ethics committee in config/desks.toml).
+COMMITTEE_DESK = "ethics"
+COMMITTEE_ROLE = "committee_member"
+
+#: Commands that are the committee's alone.
+COMMITTEE_KINDS = frozenset(
+    {
+        CommandKind.ISSUE_RECOMMENDATION,
+        CommandKind.RECORD_IMPLEMENTATION,
+        CommandKind.PROPOSE_SANCTION,
+        CommandKind.VOTE,
+        CommandKind.DECIDE_SANCTION,
+    }
+)
+
+#: What the workspace offers as forms (the reporter's, the intake's and the
+#: clock's commands are not staff actions; referral is not offered yet).
+STAFF_KINDS = frozenset(
+    {
+        CommandKind.ACKNOWLEDGE,
+        CommandKind.ASSIGN,
+        CommandKind.DECLARE_CONFLICT,
+        CommandKind.ASSESS,
+        CommandKind.REQUEST_INFORMATION,
+        CommandKind.OPEN_INVESTIGATION,
+        CommandKind.RECORD_FINDING,
+        CommandKind.GIVE_FEEDBACK,
+        CommandKind.EXTEND_FEEDBACK_DEADLINE,
+        CommandKind.BEGIN_DELIBERATION,
+        CommandKind.CONCLUDE,
+        CommandKind.REOPEN,
+        CommandKind.ADD_INTERNAL_NOTE,
+        *COMMITTEE_KINDS,
+    }
+)
+
+INBOX_PAGE_SIZE = 50
+
+#: A desk id to the member's private key of that desk (None: not a member).
+DeskKeys = Callable[[str], PrivateKey | None]
+
+
+class StaffLike(Protocol):
+    """Who acts: the signed-in member (``app.staff.StaffIdentity`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def desks(self) -> tuple[str, ...]: ...
+
+
+class AccessDenied(CaseflowError):
+    """The case does not exist, or this member may not open it: the same answer."""
+
+    def __init__(self) -> None:
+        super().__init__("this case cannot be opened with your account")
+
+
+class ActionNotOffered(CommandRefused):
+    """The action is not one this member may take on the case in its state."""
+
+
+class CaseChanged(CaseflowError):
+    """The case moved on since the member loaded it; nothing was stored."""
+
+    def __init__(self, seen: int, current: int) -> None:
+        super().__init__(f"the case changed (version {seen} seen, {current} now)")
+        self.seen = seen
+        self.current = current
+
+
+# -- what the case page shows ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One event of the case as staff see it."""
+
+    version: int
+    type: str
+    actor: str  # "reporter", "system", or a staff member's username (or id)
+    when: str  # a day (reporter events) or a time to the second (staff, clock)
+    meta: Mapping[str, Any]
+    text: str | None = None  # a message or a note, decrypted
+    file_id: str | None = None
+    unreadable: bool = False  # a sealed body that did not open
+
+    @property
+    def is_message(self) -> bool:
+        return "message_id" in self.meta and self.text is not None
+
+    @property
+    def from_reporter(self) -> bool:
+        return self.actor == REPORTER
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    file_id: str
+    name: str
+    size: int
+    content_type: str
+    added_on: str
+    notes: tuple[dict[str, Any], ...] = ()
+    checked: bool = True
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    deadline: Deadline
+    days_left: int  # negative: overdue by that many days
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class StaffCaseView:
+    """The decrypted case, for one authorised member, at one version."""
+
+    case_id: str
+    state: CaseState
+    readable: bool  # False when no grant of the member's desks opens (shredded, moved)
+    report: Mapping[str, str] | None
+    contact: str | None
+    timeline: tuple[TimelineItem, ...]
+    files: tuple[CaseFile, ...]
+    deadlines: tuple[DeadlineView, ...]
+    allowed: frozenset[CommandKind]
+    desk_members: tuple[Member, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.state.version
+
+    @property
+    def messages(self) -> tuple[TimelineItem, ...]:
+        return tuple(item for item in self.timeline if item.is_message)
+
+    @property
+    def notes(self) -> tuple[TimelineItem, ...]:
+        return tuple(item for item in self.timeline if item.type == "InternalNoteAdded")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str = "open"  # "open", "all", or a Status value
+    category: str = ""
+    agency: str = ""
+    overdue: bool = False
+    mine: bool = False
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    case_id: str
+    desk: str
+    consulted: bool  # the member sees it as a consulted desk
+    category: str
+    agency: str
+    status: str
+    assignee: str | None
+    severity: str | None
+    received_on: date | None
+    next_deadline_on: date | None
+    next_deadline_kind: str | None
+    escalation_level: str | None
+    days_left: int | None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    rows: tuple[InboxRow, ...]
+    total: int
+    page: int
+    pages: int
+    counts: Mapping[str, int]  # cases per state across the member's desks
+    overdue: int
+
+
+def allowed_kinds(staff: StaffLike, state: CaseState) -> frozenset[CommandKind]:
+    """The actions offered to ``staff`` on the case now: what the transition table
+    allows in its state, among the staff actions, the committee's only to them."""
+    kinds = TABLE.commands_in(state.status) & STAFF_KINDS
+    committee = staff.role == COMMITTEE_ROLE and COMMITTEE_DESK in _case_desks_of(staff, state)
+    if not committee:
+        kinds -= COMMITTEE_KINDS
+    return frozenset(kinds)
+
+
+def _case_desks_of(staff: StaffLike, state: CaseState) -> list[str]:
+    """The member's desks that hold the case, the primary desk first."""
+    case_desks = [state.desk, *state.consulted_desks]
+    return [d for d in case_desks if d and d in staff.desks]
+
+
+def check_access(staff: StaffLike, state: CaseState) -> list[str]:
+    """The desks through which ``staff`` may open the case; raise :class:`AccessDenied`."""
+    if state.status is Status.NEW or staff.role not in CASE_ROLES:
+        raise AccessDenied()
+    desks = _case_desks_of(staff, state)
+    if not desks or staff.id in state.recused:
+        raise AccessDenied()
+    return desks
+
+
+def days_between(day: date, today: date) -> int:
+    return (day - today).days
+
+
+# -- the action a member submits ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """A staff action as typed: its kind and its checked values.
+
+    ``text`` is the message to the reporter or the note (sealed before it is
+    stored); the rest are command fields.
+    """
+
+    kind: CommandKind
+    text: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+_BODY_EVENT = {
+    CommandKind.ACKNOWLEDGE: "CaseAcknowledged",
+    CommandKind.REQUEST_INFORMATION: "MessageToReporterSent",
+    CommandKind.GIVE_FEEDBACK: "FeedbackGiven",
+}
+
+
+class Workspace:
+    """The staff workspace's service. Views ask for this; it asks the case service."""
+
+    def __init__(self, cases: CaseService, data_dir: Path, clock: Clock = system_clock) -> None:
+        self.cases = cases
+        self.engine = cases.engine
+        self.data_dir = data_dir
+        self.clock = clock
+
+    def today(self) -> date:
+        return self.clock().astimezone(STOCKHOLM).date()
+
+    # -- the inbox ---------------------------------------------------------------
+
+    def inbox(self, staff: StaffLike, wanted: InboxFilter) -> Inbox:
+        """The member's desks' cases from ``case_index``, by next deadline. Nothing is decrypted.
+
+        The member's cases are asked as *lanes*: one per own desk
+        (``desk = d``) and one per value of ``consulted_desks`` that names one
+        of their desks (and whose primary desk is not theirs). Each lane is a
+        range of an index (``desk, status, next_deadline_on``; the consulted
+        one on ``consulted_desks, status``), so a page reads about fifty
+        index entries per lane and merges them here, instead of sorting
+        every case of the desk; an OR over the lanes would defeat the
+        indexes on both SQLite and PostgreSQL.
+        """
+        desks = list(staff.desks) if staff.role in CASE_ROLES else []
+        if not desks:
+            return Inbox((), 0, 1, 1, {}, 0)
+        t = case_index_table
+        today = self.today()
+        criteria = self._criteria(staff, wanted, today)
+        with self.engine.connect() as conn:
+            lanes = _lanes(conn, desks)
+            counts: dict[str, int] = {}
+            overdue = 0
+            for lane in lanes:
+                for status, n in conn.execute(
+                    sa.select(t.c.status, sa.func.count()).where(lane).group_by(t.c.status)
+                ):
+                    counts[status] = counts.get(status, 0) + int(n)
+                overdue += conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(t)
+                    .where(lane, t.c.status.in_(_OPEN_VALUES), t.c.next_deadline_on < today)
+                ).scalar_one()
+            if wanted == InboxFilter(status=wanted.status, page=wanted.page):
+                # Only the state is filtered: the counts above already say how many.
+                total = sum(
+                    n
+                    for status, n in counts.items()
+                    if wanted.status == "all"
+                    or status == wanted.status
+                    or (wanted.status == "open" and status in _OPEN_VALUES)
+                )
+            else:
+                total = sum(
+                    conn.execute(
+                        sa.select(sa.func.count()).select_from(t).where(lane, *criteria)
+                    ).scalar_one()
+                    for lane in lanes
+                )
+            pages = max(1, -(-int(total) // INBOX_PAGE_SIZE))
+            page = min(max(1, wanted.page), pages)
+            rows = _page(conn, lanes, criteria, (page - 1) * INBOX_PAGE_SIZE)
+        return Inbox(
+            rows=tuple(_inbox_row(r, desks, today) for r in rows),
+            total=int(total),
+            page=page,
+            pages=pages,
+            counts=counts,
+            overdue=int(overdue),
+        )
+
+    @staticmethod
+    def _criteria(staff: StaffLike, wanted: InboxFilter, today: date) -> list[Any]:
+        t = case_index_table
+        criteria: list[Any] = []
+        if wanted.status == "open":
+            criteria.append(t.c.status.in_(_OPEN_VALUES))
+        elif wanted.status != "all":
+            criteria.append(t.c.status == wanted.status)
+        if wanted.category:
+            criteria.append(t.c.category == wanted.category)
+        if wanted.agency:
+            criteria.append(t.c.agency == wanted.agency)
+        if wanted.overdue:
+            criteria.append(t.c.next_deadline_on < today)
+        if wanted.mine:
+            criteria.append(t.c.assignee == staff.id)
+        return criteria
+
+    # -- the case ----------------------------------------------------------------
+
+    def open_case_for(self, staff: StaffLike, desk_keys: DeskKeys, case_id: str) -> StaffCaseView:
+        """The decrypted case for ``staff``; :class:`AccessDenied` when it is not theirs.
+
+        .. warning::
+           The view holds plaintext: render it and drop it; never cache,
+           log or store it.
+        """
+        if not _plausible_id(case_id):
+            raise AccessDenied()
+        stored = self.cases.store.read_stream(case_id)
+        state = self.cases.load(case_id)
+        desks = check_access(staff, state)
+        key = self._case_key(case_id, desks, desk_keys)
+        return self._view(staff, state, stored, key)
+
+    def _case_key(self, case_id: str, desks: Sequence[str], desk_keys: DeskKeys) -> CaseKey | None:
+        """The case key through the first of ``desks`` whose grant opens; None if none does."""
+        # The desk keys first: opening one may rotate it (a member left), which
+        # seals the grants again; they are read after that.
+        keys = {desk: desk_keys(desk) for desk in desks}
+        recipients = [f"desk:{d}" for d in desks]
+        with self.engine.connect() as conn:
+            grants = {
+                row.recipient: row.sealed_key
+                for row in conn.execute(
+                    sa.select(grants_table.c.recipient, grants_table.c.sealed_key).where(
+                        grants_table.c.case_id == case_id,
+                        grants_table.c.recipient.in_(recipients),
+                    )
+                )
+            }
+        for desk in desks:
+            sealed = grants.get(f"desk:{desk}")
+            if sealed is None:
+                continue
+            private = keys[desk]
+            if private is None:
+                continue
+            try:
+                return open_grant(sealed, case_id, private)
+            except CryptoError:
+                continue
+        return None
+
+    def _view(
+        self,
+        staff: StaffLike,
+        state: CaseState,
+        stored: Sequence[RecordedEvent],
+        key: CaseKey | None,
+    ) -> StaffCaseView:
+        case_id = state.case_id
+        names = self._usernames()
+        report: dict[str, str] | None = None
+        contact: str | None = None
+        timeline: list[TimelineItem] = []
+        files: list[CaseFile] = []
+        for event in stored:
+            text: str | None = None
+            unreadable = False
+            item = _item_of(event)
+            if key is not None and event.body is not None and item is not None:
+                try:
+                    plain = open_item(key, case_id, item, event.body)
+                except CryptoError:
+                    unreadable = True
+                else:
+                    if event.type == "ReportReceived":
+                        report = json.loads(plain)
+                    elif event.type == "ReporterContactProvided":
+                        contact = plain.decode()
+                    elif event.type == "ReporterFileAdded":
+                        described = json.loads(plain)
+                        files.append(
+                            CaseFile(
+                                file_id=event.meta["file_id"],
+                                name=str(described.get("name", "")),
+                                size=int(described.get("size", 0)),
+                                content_type=str(described.get("content_type", "")),
+                                added_on=event.recorded_at[:10],
+                                notes=tuple(described.get("notes", ())),
+                                checked=bool(described.get("checked", True)),
+                            )
+                        )
+                    else:
+                        text = plain.decode()
+            timeline.append(
+                TimelineItem(
+                    version=event.version,
+                    type=event.type,
+                    actor=names.get(event.actor, event.actor),
+                    when=event.recorded_at,
+                    meta=event.meta,
+                    text=text,
+                    file_id=event.meta.get("file_id"),
+                    unreadable=unreadable,
+                )
+            )
+        today = self.today()
+        deadlines = tuple(
+            DeadlineView(d, days_between(d.due_on, today))
+            for d in open_deadlines(state, self.cases.rules.deadlines)
+        )
+        return StaffCaseView(
+            case_id=case_id,
+            state=state,
+            readable=key is not None,
+            report=report,
+            contact=contact,
+            timeline=tuple(timeline),
+            files=tuple(files),
+            deadlines=deadlines,
+            allowed=allowed_kinds(staff, state) if key is not None else frozenset(),
+            desk_members=self.members_of(state.desk, exclude=state.recused),
+            names=names,
+        )
+
+    def _usernames(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {
+                row.id: row.username
+                for row in conn.execute(sa.select(staff_table.c.id, staff_table.c.username))
+            }
+
+    def members_of(self, desk: str, exclude: frozenset[str] = frozenset()) -> tuple[Member, ...]:
+        """The members of ``desk`` (minus ``exclude``), by username."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(staff_table.c.id, staff_table.c.username, staff_table.c.role)
+                .join(desk_members_table, desk_members_table.c.staff_id == staff_table.c.id)
+                .where(desk_members_table.c.desk_id == desk)
+                .order_by(staff_table.c.username)
+            ).all()
+        return tuple(Member(r.id, r.username, r.role) for r in rows if r.id not in exclude)
+
+    # -- acting ------------------------------------------------------------------
+
+    def act(
+        self,
+        staff: StaffLike,
+        desk_keys: DeskKeys,
+        case_id: str,
+        seen_version: int,
+        action: Action,
+        now: datetime | None = None,
+    ) -> list[RecordedEvent]:
+        """Run ``action`` as ``staff`` on the case as they saw it at ``seen_version``.
+
+        :raises AccessDenied: the case is not theirs (or does not exist).
+        :raises CaseChanged: the case is no longer at ``seen_version``; nothing stored.
+        :raises CommandRefused: the workflow refuses (the message says why).
+        """
+        if not _plausible_id(case_id):
+            raise AccessDenied()
+        state = self.cases.load(case_id)
+        desks = check_access(staff, state)
+        if state.version != seen_version:
+            raise CaseChanged(seen_version, state.version)
+        if action.kind not in STAFF_KINDS or action.kind not in allowed_kinds(staff, state):
+            raise ActionNotOffered(
+                action.kind, case_id, f"not offered while the case is {state.status}"
+            )
+        key = self._case_key(case_id, desks, desk_keys)
+        if key is None:
+            raise AccessDenied()
+        command, bodies = self._command(staff, state, key, action)
+
+        def unchanged(conn: sa.Connection, after: CaseState, recorded: list[RecordedEvent]) -> None:
+            # Inside the append's transaction: if a concurrent writer got in
+            # first, the case service decided again on the newer state; that
+            # is not the state the member saw, so undo rather than guess.
+            first = recorded[0].version if recorded else after.version + 1
+            if first != seen_version + 1:
+                raise CaseChanged(seen_version, first - 1)
+
+        return self.cases.execute(case_id, [Step(command, bodies)], now=now, after_append=unchanged)
+
+    def _command(
+        self, staff: StaffLike, state: CaseState, key: CaseKey, action: Action
+    ) -> tuple[Command, dict[str, bytes]]:
+        case_id, actor, v = state.case_id, staff.id, action.values
+        kind = action.kind
+        if kind in _BODY_EVENT:
+            message_id = secrets.token_hex(12)
+            sealed = seal_item(key, case_id, message_item(message_id), action.text.encode())
+            maker = {
+                CommandKind.ACKNOWLEDGE: Acknowledge,
+                CommandKind.REQUEST_INFORMATION: RequestInformation,
+                CommandKind.GIVE_FEEDBACK: GiveFeedback,
+            }[kind]
+            return maker(case_id, actor, message_id), {_BODY_EVENT[kind]: sealed}
+        if kind is CommandKind.ADD_INTERNAL_NOTE:
+            note_id = secrets.token_hex(12)
+            sealed = seal_item(key, case_id, note_item(note_id), action.text.encode())
+            return AddInternalNote(case_id, actor, note_id), {"InternalNoteAdded": sealed}
+        command: Command
+        match kind:
+            case CommandKind.ASSIGN:
+                command = Assign(case_id, actor, str(v["assignee"]))
+            case CommandKind.DECLARE_CONFLICT:
+                members = frozenset(m.id for m in self.members_of(state.desk))
+                command = DeclareConflict(case_id, actor, actor, str(v["reason"]), members)
+            case CommandKind.ASSESS:
+                command = Assess(
+                    case_id,
+                    actor,
+                    bool(v["admissible"]),
+                    Severity(v["severity"]),
+                    RetaliationRisk(v["retaliation_risk"]),
+                    str(v["reason"]),
+                )
+            case CommandKind.OPEN_INVESTIGATION:
+                command = OpenInvestigation(case_id, actor)
+            case CommandKind.RECORD_FINDING:
+                command = RecordFinding(
+                    case_id,
+                    actor,
+                    secrets.token_hex(8),
+                    bool(v["substantiated"]),
+                    str(v["subject_id"]),
+                    Severity(v["severity"]),
+                )
+            case CommandKind.EXTEND_FEEDBACK_DEADLINE:
+                command = ExtendFeedbackDeadline(case_id, actor, str(v["reason"]), int(v["months"]))
+            case CommandKind.BEGIN_DELIBERATION:
+                command = BeginDeliberation(case_id, actor)
+            case CommandKind.CONCLUDE:
+                command = Conclude(case_id, actor, Outcome(v["outcome"]), str(v["reason"]))
+            case CommandKind.REOPEN:
+                command = Reopen(case_id, actor, str(v["reason"]))
+            case CommandKind.ISSUE_RECOMMENDATION:
+                command = IssueRecommendation(
+                    case_id, actor, secrets.token_hex(8), str(v["agency"]), v.get("due_on")
+                )
+            case CommandKind.RECORD_IMPLEMENTATION:
+                command = RecordImplementation(
+                    case_id, actor, str(v["recommendation_id"]), v["implemented_on"]
+                )
+            case CommandKind.PROPOSE_SANCTION:
+                subject = str(v["subject_id"])
+                committee = frozenset(
+                    m.id for m in self.members_of(COMMITTEE_DESK) if m.role == COMMITTEE_ROLE
+                )
+                with self.engine.connect() as conn:
+                    earlier = earlier_findings(conn, subject, case_id)
+                command = ProposeSanction(
+                    case_id, actor, secrets.token_hex(8), subject, committee, earlier
+                )
+            case CommandKind.VOTE:
+                command = Vote(case_id, actor, str(v["proposal_id"]), bool(v["approve"]))
+            case CommandKind.DECIDE_SANCTION:
+                command = DecideSanction(
+                    case_id, actor, str(v["proposal_id"]), secrets.token_hex(8)
+                )
+            case _:
+                raise ActionNotOffered(kind, case_id, "not a staff action")
+        return command, {}
+
+    # -- files -------------------------------------------------------------------
+
+    def open_file(
+        self, staff: StaffLike, desk_keys: DeskKeys, case_id: str, file_id: str
+    ) -> tuple[CaseFile, Iterator[bytes]]:
+        """A file of the case and its plaintext as a stream of pieces.
+
+        .. warning::
+           Each piece is authenticated before it is yielded, but a truncated
+           blob is only detected at its end: the stream then raises and the
+           download breaks off, so the browser reports a failed download
+           rather than a silently shortened file.
+        """
+        view = self.open_case_for(staff, desk_keys, case_id)
+        if not view.readable or not _plausible_id(file_id):
+            raise AccessDenied()
+        described = next((f for f in view.files if f.file_id == file_id), None)
+        with self.engine.connect() as conn:
+            known = conn.execute(
+                sa.select(files_table.c.id).where(
+                    files_table.c.id == file_id, files_table.c.case_id == case_id
+                )
+            ).first()
+        path = blob_dir(self.data_dir) / file_id
+        if described is None or known is None or not path.is_file():
+            raise AccessDenied()
+        key = self._case_key(case_id, check_access(staff, view.state), desk_keys)
+        if key is None:
+            raise AccessDenied()
+        return described, _stream(key, case_id, file_id, path)
+
+
+def _stream(key: CaseKey, case_id: str, file_id: str, path: Path) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        yield from decrypt_stream(key, case_id, file_item_id(file_id), source)
+
+
+_OPEN = (
+    Status.RECEIVED,
+    Status.ACKNOWLEDGED,
+    Status.ASSESSED,
+    Status.INVESTIGATING,
+    Status.DELIBERATING,
+    Status.REOPENED,
+)
+
+
+_OPEN_VALUES = [s.value for s in _OPEN]
+
+
+def _lanes(conn: sa.Connection, desks: Sequence[str]) -> list[Any]:
+    """Disjoint conditions that together select the member's cases (see ``inbox``)."""
+    t = case_index_table
+    lanes: list[Any] = [t.c.desk == d for d in desks]
+    # consulted_desks is space-separated; the distinct values are few (one per
+    # combination routing produces), so they are listed and matched exactly.
+    values = conn.execute(
+        sa.select(t.c.consulted_desks).where(t.c.consulted_desks > "").distinct()
+    ).scalars()
+    consulted = [v for v in values if set(v.split()) & set(desks)]
+    lanes.extend(sa.and_(t.c.consulted_desks == v, t.c.desk.not_in(desks)) for v in consulted)
+    return lanes
+
+
+def _page(
+    conn: sa.Connection, lanes: Sequence[Any], criteria: Sequence[Any], offset: int
+) -> list[Any]:
+    """The rows ``offset .. offset + page size`` of the lanes merged by deadline.
+
+    Cases without a deadline (shredded) come last on both databases: SQLite
+    sorts NULL first and PostgreSQL last, and an explicit NULLS LAST would
+    stop SQLite from reading the index in order.
+    """
+    t = case_index_table
+    wanted = offset + INBOX_PAGE_SIZE
+    dated: list[Any] = []
+    undated: list[Any] = []
+    for lane in lanes:
+        dated.extend(
+            conn.execute(
+                sa.select(t)
+                .where(lane, *criteria, t.c.next_deadline_on.is_not(None))
+                .order_by(t.c.next_deadline_on, t.c.case_id)
+                .limit(wanted)
+            ).all()
+        )
+    dated.sort(key=lambda r: (r.next_deadline_on, r.case_id))
+    if len(dated) < wanted:
+        for lane in lanes:
+            undated.extend(
+                conn.execute(
+                    sa.select(t)
+                    .where(lane, *criteria, t.c.next_deadline_on.is_(None))
+                    .order_by(t.c.case_id)
+                    .limit(wanted - len(dated))
+                ).all()
+            )
+        undated.sort(key=lambda r: r.case_id)
+    return [*dated, *undated][offset:wanted]
+
+
+def _inbox_row(r: Any, desks: Sequence[str], today: date) -> InboxRow:
+    return InboxRow(
+        case_id=r.case_id,
+        desk=r.desk,
+        consulted=r.desk not in desks,
+        category=r.category,
+        agency=r.agency,
+        status=r.status,
+        assignee=r.assignee,
+        severity=r.severity,
+        received_on=r.received_on,
+        next_deadline_on=r.next_deadline_on,
+        next_deadline_kind=r.next_deadline_kind,
+        escalation_level=r.escalation_level,
+        days_left=None if r.next_deadline_on is None else days_between(r.next_deadline_on, today),
+    )
+
+
+def _plausible_id(value: str) -> bool:
+    # Case and file ids are random hex; anything else cannot exist, and is
+    # refused before it reaches a query or a path.
+    return 0 < len(value) <= 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _item_of(event: RecordedEvent) -> str | None:
+    """The item id a stored event's sealed body was sealed under (SECURITY.md)."""
+    if event.type == "ReportReceived":
+        return REPORT_ITEM
+    if event.type == "ReporterContactProvided":
+        return CONTACT_ITEM
+    if event.type == "ReporterFileAdded":
+        return file_meta_item_id(str(event.meta["file_id"]))
+    if event.type == "InternalNoteAdded":
+        return note_item(str(event.meta["note_id"]))
+    if "message_id" in event.meta:
+        return message_item(str(event.meta["message_id"]))
+    return None
