@@ -133,17 +133,22 @@ def add_desk_member(
 def remove_desk_member(conn: sa.Connection, desk_id: str, staff_id: str) -> bool:
     """Delete the member's sealed copy of the desk key; False if there was none.
 
-    .. warning::
-       This stops the member opening the desk key from now on; it does not
-       rotate the desk key, so what they could read before stays readable to
-       anyone who kept the key.
+    The desk is marked ``rotation_due``: a copy of the key the member may
+    have kept stops working once the key is rotated, which the caller does at
+    once if it holds the desk key (``caseflow.service.desk_keys``), or the
+    next member to open the desk key does.
     """
     result = conn.execute(
         sa.delete(desk_members_table).where(
             desk_members_table.c.desk_id == desk_id, desk_members_table.c.staff_id == staff_id
         )
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    conn.execute(
+        sa.update(desks_table).where(desks_table.c.id == desk_id).values(rotation_due=True)
+    )
+    return True
 
 
 def member_desks(conn: sa.Connection, staff_id: str) -> tuple[str, ...]:

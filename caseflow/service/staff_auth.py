@@ -36,11 +36,11 @@ from caseflow.domain.errors import CaseflowError
 from caseflow.service.accounts import (
     member_desks,
     normalise_password,
-    open_desk_key,
     password_hasher,
     recovery_public_key,
 )
 from caseflow.service.clock import Clock, system_clock
+from caseflow.service.desk_keys import open_or_rotate
 from caseflow.store.records import (
     login_throttle_table,
     staff_recovery_codes_table,
@@ -324,9 +324,11 @@ class StaffAuth:
             return member_desks(conn, staff_id)
 
     def desk_key(self, staff_id: str, private_key: PrivateKey, desk_id: str) -> PrivateKey | None:
-        """The desk's private key, opened with the member's key; None if not a member."""
-        with self.engine.connect() as conn:
-            return open_desk_key(conn, desk_id, staff_id, private_key)
+        """The desk's private key, opened with the member's key; None if not a member.
+
+        Rotates the desk key first when a member's removal asked for it.
+        """
+        return open_or_rotate(self.engine, desk_id, staff_id, private_key)
 
     # -- enrolment --------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    false,
 )
 
 from caseflow.store.metadata import metadata
@@ -45,6 +46,9 @@ desks_table = Table(
     # The desk private key sealed to the organisation recovery key (kept
     # offline), so a desk whose last member leaves is not lost.
     Column("recovery_sealed_key", LargeBinary, nullable=False),
+    # A member was removed by someone who does not hold the desk key: the
+    # next member to open it rotates it (caseflow/service/desk_keys.py).
+    Column("rotation_due", Boolean, nullable=False, server_default=false()),
 )
 
 staff_table = Table(
