@@ -165,6 +165,21 @@ class Projections:
         self._write_states(conn, states)
         self._advance(conn, seq)
 
+    def index_changed(self, conn: sa.Connection, states: Sequence[CaseState], seq: int) -> None:
+        """Replace only the ``case_index`` rows of ``states``.
+
+        For the tick: the events it appends (escalations, reminders, notices,
+        warnings, shredding) never change a case's findings or proposals.
+        """
+        if not states:
+            return
+        t = case_index_table
+        for part in _chunks([s.case_id for s in states], 500):
+            conn.execute(sa.delete(t).where(t.c.case_id.in_(part)))
+        for part in _chunks(list(states), _CHUNK):
+            conn.execute(sa.insert(t), [case_row(state, self.rules) for state in part])
+        self._advance(conn, seq)
+
     def flags_raised(self, conn: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
         rows = [flag_row(e.seq, _flag(e.meta)) for e in recorded if e.type == FLAG_TYPE]
         if rows:

@@ -130,7 +130,7 @@ class Tick:
             # Crypto-shredding: without a grant the case key is gone for good.
             conn.execute(sa.delete(grants_table).where(grants_table.c.case_id.in_(part)))
         last_seq = max((e.seq for e in recorded), default=0)
-        self.projections.cases_changed(conn, after, last_seq)
+        self.projections.index_changed(conn, after, last_seq)
         return _Changed(cases=len(appends), events=len(recorded), shredded=shredded)
 
     def _flag_agencies(self, now: datetime, report: TickReport) -> None:
@@ -186,19 +186,46 @@ def _record(event: Event, now: datetime) -> NewEvent:
 
 
 def _load_states(conn: sa.Connection, case_ids: Sequence[str]) -> list[CaseState]:
-    t = events_table
     states: dict[str, CaseState] = {case_id: CaseState() for case_id in case_ids}
-    rows = conn.execute(
-        sa.select(t.c.stream_id, t.c.type, t.c.meta)
-        .where(t.c.stream_id.in_(list(case_ids)))
-        .order_by(t.c.stream_id, t.c.version)
-    )
-    for stream_id, type_name, meta in rows:
+    for stream_id, type_name, meta in _stream_rows(conn, case_ids):
         if type_name in CASE_EVENT_TYPES:
             event = from_record(type_name, _json(meta))
             if isinstance(event, CaseEvent):
                 states[stream_id] = evolve(states[stream_id], event)
     return [state for state in states.values() if state.version]
+
+
+def _stream_rows(conn: sa.Connection, stream_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(stream_id, type, meta) of the streams' events, by stream and version.
+
+    Through the driver's cursor on SQLite and psycopg: the tick may replay a
+    hundred thousand cases, and SQLAlchemy's row objects would cost more than
+    decoding them.
+    """
+    backend = (conn.dialect.name, conn.dialect.driver)
+    if backend not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        t = events_table
+        query = (
+            sa.select(t.c.stream_id, t.c.type, t.c.meta)
+            .where(t.c.stream_id.in_(list(stream_ids)))
+            .order_by(t.c.stream_id, t.c.version)
+        )
+        return [(row[0], row[1], row[2]) for row in conn.execute(query)]
+    mark = "?" if backend[0] == "sqlite" else "%s"
+    marks = ",".join([mark] * len(stream_ids))
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None  # a checked-out connection has one
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(
+            "SELECT stream_id, type, meta FROM events "  # noqa: S608 - placeholders only
+            f"WHERE stream_id IN ({marks}) ORDER BY stream_id, version",
+            list(stream_ids),
+        )
+        rows: list[tuple[str, str, str]] = cursor.fetchall()
+        return rows
+    finally:
+        cursor.close()
 
 
 def _recent_findings(conn: sa.Connection, now: datetime, rules: Rules) -> list[FindingSummary]:

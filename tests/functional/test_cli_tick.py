@@ -40,8 +40,10 @@ def test_tick_escalates_an_unacknowledged_report_once_and_rebuild_agrees(databas
     first = runner.invoke(main, ["tick", "--now", later], env=env)
     assert first.exit_code == 0, first.output
     assert "1 cases due" in first.output and "1 changed" in first.output
+    assert "checkpoint signed" in first.output  # the log's head, signed
     again = runner.invoke(main, ["tick", "--now", later], env=env)
     assert "0 events appended" in again.output
+    assert "checkpoint" not in again.output  # nothing new, and within the hour
     steps = [
         (e.meta["deadline"], e.meta["level"])
         for e in EventStore(engine).read_stream(case_id)

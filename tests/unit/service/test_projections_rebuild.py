@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -57,8 +58,7 @@ AGENCIES = ["skatteverket", "tullverket", "polisen"]
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         return {
-            t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)))
-            for t in PROJECTION_TABLES
+            t.name: sorted(tuple(r) for r in conn.execute(sa.select(t))) for t in PROJECTION_TABLES
         }
 
 
@@ -91,10 +91,8 @@ def random_history(engine: Engine, seed: int, cases: int) -> None:
         for step in range(rng.randrange(0, 14)):
             now += timedelta(days=rng.randrange(0, 20), hours=rng.randrange(0, 12))
             command = _next_command(rng, case_id, step, service, engine)
-            try:
+            with contextlib.suppress(CaseflowError):
                 service.execute(case_id, [Step(command)], now=now)
-            except CaseflowError:
-                pass
             if rng.random() < 0.3:
                 tick.run(now)
     tick.run(start + timedelta(days=900))

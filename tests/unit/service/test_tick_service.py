@@ -54,7 +54,9 @@ def receive(cases: CaseService, case_id: str, day: date, agency: str = "skatteve
         senior_officials_involved=False,
         desk_members=MEMBERS,
     )
-    cases.execute(case_id, [Step(command)], now=datetime.combine(day, datetime.min.time(), STOCKHOLM))
+    cases.execute(
+        case_id, [Step(command)], now=datetime.combine(day, datetime.min.time(), STOCKHOLM)
+    )
 
 
 def run(cases: CaseService, case_id: str, now: datetime, *commands: Any) -> None:
@@ -193,9 +195,7 @@ def test_two_ticks_at_once_append_each_event_exactly_once(database_url: str) -> 
     assert errors == []
     store = EventStore(engine)
     steps = Counter(
-        (e.stream_id, e.meta["level"])
-        for e in store.read_all()
-        if e.type == "CaseEscalated"
+        (e.stream_id, e.meta["level"]) for e in store.read_all() if e.type == "CaseEscalated"
     )
     assert len(steps) == 40 * 3 and set(steps.values()) == {1}
     assert Tick(engine, RULES).run(now).events_appended == 0
