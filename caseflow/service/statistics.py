@@ -20,7 +20,8 @@ supervisor must be able to act on a single late case.
    Suppressing single cells does not stop subtraction: a row total shown
    exactly, with one suppressed cell, gives that cell away. The exported
    form therefore suppresses totals by the same rule, but it does not
-   apply complementary suppression across rows and columns.
+   apply complementary suppression across rows and columns. The published
+   reports (:mod:`caseflow.service.reports`, ``visselpipa report``) do.
 """
 
 from __future__ import annotations
@@ -319,7 +320,7 @@ class Statistics:
         days: list[int] = []
         for case_id, _category, _desk, received_on in received:
             due = add_days(received_on, self.rules.deadlines.acknowledge_within_days)
-            acknowledged = firsts.get((case_id, "CaseAcknowledged"))
+            acknowledged = _by(firsts.get((case_id, "CaseAcknowledged")), today)
             if acknowledged is not None:
                 measured += 1
                 within += acknowledged <= due
@@ -346,17 +347,17 @@ class Statistics:
         days: list[int] = []
         for case_id, _category, _desk, received_on in received:
             anchor = add_days(received_on, rules.acknowledge_within_days)
-            acknowledged = firsts.get((case_id, "CaseAcknowledged"))
+            acknowledged = _by(firsts.get((case_id, "CaseAcknowledged")), today)
             if acknowledged is not None:
                 anchor = min(anchor, acknowledged)
             due = add_months(anchor, rules.feedback_within_months)
-            given = firsts.get((case_id, "FeedbackGiven"))
+            given = _by(firsts.get((case_id, "FeedbackGiven")), today)
             if given is not None:
                 measured += 1
                 within += given <= due
                 days.append((given - received_on).days)
             elif today > due:
-                closed_on = closed.get(case_id)
+                closed_on = _by(closed.get(case_id), today)
                 # A case closed (rejected, concluded) before its feedback fell
                 # due no longer owes it: the deadline policy drops it too.
                 if closed_on is None or closed_on > due:
@@ -424,7 +425,7 @@ class Statistics:
             if type_name == "RecommendationIssued":
                 if start <= _local_day(meta["issued_at"]) <= end:
                     issued[key] = date.fromisoformat(meta["due_on"])
-            else:
+            elif date.fromisoformat(meta["implemented_on"]) <= today:
                 implemented.add(key)
         counts: Counter[str] = Counter()
         for key, due_on in issued.items():
@@ -436,6 +437,54 @@ class Statistics:
                 counts["open"] += 1
         return counts
 
+    def period_counts(self, start: date, end: date) -> PeriodCounts:
+        """The :class:`PeriodCounts` for the days ``start`` to ``end`` inclusive."""
+        if end < start:
+            raise ValueError("the last day is before the first")
+        t, e = case_index_table, events_table
+        in_range = (t.c.received_on >= start, t.c.received_on <= end)
+        with self.engine.connect() as conn:
+            received: Counter[tuple[str, str]] = Counter()
+            for category, desk, count in conn.execute(
+                sa.select(t.c.category, t.c.desk, sa.func.count())
+                .where(*in_range)
+                .group_by(t.c.category, t.c.desk)
+            ):
+                received[(category, desk)] = int(count)
+            stepped: dict[str, int] = {}
+            for type_name, count in conn.execute(
+                sa.select(e.c.type, sa.func.count(sa.distinct(e.c.stream_id)))
+                .join(t, t.c.case_id == e.c.stream_id)
+                .where(e.c.type.in_(["CaseAcknowledged", "CaseAssessed"]), *in_range)
+                .group_by(e.c.type)
+            ):
+                stepped[type_name] = int(count)
+            # Open on the last day: received by then and not closed by then.
+            # A reopened case counts from its latest closure (the index keeps one).
+            open_at_end: Counter[str] = Counter()
+            for desk, count in conn.execute(
+                sa.select(t.c.desk, sa.func.count())
+                .where(
+                    t.c.received_on <= end,
+                    sa.or_(t.c.closed_on.is_(None), t.c.closed_on > end),
+                )
+                .group_by(t.c.desk)
+            ):
+                open_at_end[desk] = int(count)
+            referred: set[str] = set()
+            for stream_id, raw in conn.execute(
+                sa.select(e.c.stream_id, e.c.meta).where(e.c.type == "ReferredToAuthority")
+            ):
+                if start <= _local_day(_meta(raw)["referred_at"]) <= end:
+                    referred.add(stream_id)
+        return PeriodCounts(
+            received=received,
+            acknowledged=int(stepped.get("CaseAcknowledged", 0)),
+            assessed=int(stepped.get("CaseAssessed", 0)),
+            open_at_end=open_at_end,
+            referred=len(referred),
+        )
+
     @staticmethod
     def _escalations(conn: sa.Connection, start: date, end: date) -> Counter[str]:
         e = events_table
@@ -446,6 +495,36 @@ class Statistics:
             if start <= _local_day(meta["escalated_at"]) <= end:
                 counts[str(meta["level"])] += 1
         return counts
+
+
+@dataclass(frozen=True)
+class PeriodCounts:
+    """Counts for one period of days that the monthly :class:`Figures` do not hold.
+
+    Used by the published reports (:mod:`caseflow.service.reports`):
+    ``received`` by (category, desk) so both breakdowns and the links between
+    them are known; how many of the cases received were acknowledged and
+    assessed (at any time up to now); the open cases by desk on the period's
+    last day, from the received and closed days (not today's status, so a
+    report of a past quarter does not move); and the cases referred to an
+    external authority during the period.
+    """
+
+    received: Mapping[tuple[str, str], int]
+    acknowledged: int
+    assessed: int
+    open_at_end: Mapping[str, int]
+    referred: int
+
+
+def _by(day: date | None, today: date) -> date | None:
+    """``day`` if it is not after ``today``, else None.
+
+    Figures are judged as of ``today``: a step taken later did not happen yet
+    then, so a report of a past quarter gives the same figures whenever it is
+    made (the oversight page's ``today`` is the real day, and nothing is later).
+    """
+    return day if day is not None and day <= today else None
 
 
 def _meta(raw: str | Mapping[str, Any]) -> dict[str, Any]:
