@@ -19,7 +19,7 @@ def create_app(
     secrets file, ``VISSELPIPA_*`` environment). ``overrides`` go to Flask's
     own config (tests use it for ``TESTING``).
     """
-    from app import i18n, reporter, security, services
+    from app import i18n, proof, reporter, security, services, staff, workspace
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -36,4 +36,11 @@ def create_app(
     i18n.init_app(app, settings)
     security.init_app(app, settings)
     app.register_blueprint(reporter.bp)
+    app.register_blueprint(proof.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(workspace.bp)
+    from app import admin, oversight
+
+    app.register_blueprint(oversight.bp)
+    app.register_blueprint(admin.bp)
     return app

@@ -12,6 +12,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from app.cli_staff import register as _register_staff_commands
 from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings
 
 CREDENTIALS_FILE = "demo-credentials.txt"
@@ -172,20 +173,185 @@ def serve(host: str, port: int, workers: int) -> None:
     _Server().run()
 
 
+def _public_key(text: str) -> bytes:
+    from crypto.signing import PUBLIC_KEY_BYTES
+
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != PUBLIC_KEY_BYTES:
+        raise click.BadParameter(
+            f"expected {2 * PUBLIC_KEY_BYTES} hex digits", param_hint="--public-key"
+        )
+    return key
+
+
 @main.command()
-def verify() -> None:
-    """Walk the event log's hash chain; exit 1 naming the first broken event."""
-    from caseflow.store import create_engine, verify_chain
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="Verify this database (e.g. an auditor's copy) instead of the configured one.",
+)
+@click.option(
+    "--public-key",
+    metavar="HEX",
+    help="The deployment's published signing key (`visselpipa signing-key`). With "
+    "--database-url as well, no settings and no secrets are read.",
+)
+def verify(database_url: str | None, public_key: str | None) -> None:
+    """Check the event log's hash chain and every signed checkpoint; exit 1 on damage."""
+    from caseflow.store import create_engine, verify_log
+    from crypto.signing import Signer, key_id
+
+    # An auditor holds a copy of the database and the published key, never
+    # the deployment's secrets: with both options nothing else is read.
+    settings = None if database_url and public_key else _settings()
+    url = database_url or (settings.database_url if settings else "")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if public_key is not None:
+        key = _public_key(public_key)
+    else:
+        assert settings is not None  # loaded above whenever no key was given
+        key = Signer(settings.signing_seed).public_key
+    engine = create_engine(url)
+    try:
+        try:
+            with engine.connect() as conn:
+                total = conn.execute(sa.text("SELECT max(seq) FROM events")).scalar() or 0
+        except sa.exc.SQLAlchemyError as e:
+            raise click.ClickException(
+                f"cannot read an event log at {_redacted(url)} ({type(e).__name__})"
+            ) from None
+        with click.progressbar(
+            length=int(total), label="verifying", file=sys.stderr, show_pos=True
+        ) as bar:
+            done = 0
+
+            def progress(checked: int) -> None:
+                nonlocal done
+                bar.update(checked - done)
+                done = checked
+
+            report = verify_log(engine, key, progress=progress)
+    finally:
+        engine.dispose()
+    last = report.last_good
+    if report.ok:
+        summary = f"ok: {report.events_checked} events, {report.checkpoints_checked} checkpoints"
+        if last is not None:
+            summary += f", last checkpoint at seq {last.head_seq} signed {last.signed_at}"
+        click.echo(f"{summary} (key {key_id(key)})")
+        return
+    click.echo(f"BROKEN at sequence number {report.first_bad_seq}: {report.reason}", err=True)
+    if last is None:
+        click.echo("no checkpoint verified before the damage", err=True)
+    else:
+        click.echo(
+            f"last good checkpoint: seq {last.seq} covers seq {last.head_seq}, "
+            f"signed {last.signed_at}: the log is proven up to seq {last.head_seq}",
+            err=True,
+        )
+    sys.exit(1)
+
+
+@main.command()
+def checkpoint() -> None:
+    """Sign a checkpoint of the event log now, whatever the interval."""
+    from caseflow.service.clock import system_clock
+    from caseflow.store import create_engine, sign_checkpoint
+    from crypto.signing import Signer
 
     settings = _settings()
+    signer = Signer(settings.signing_seed)
     engine = create_engine(settings.database_url)
-    report = verify_chain(engine)
-    engine.dispose()
-    if report.ok:
-        click.echo(f"ok: {report.events_checked} events, chain intact")
-        return
-    click.echo(f"BROKEN at sequence number {report.first_broken_seq}: {report.reason}", err=True)
-    sys.exit(1)
+    try:
+        made = sign_checkpoint(engine, signer, system_clock())
+    finally:
+        engine.dispose()
+    click.echo(
+        f"checkpoint at seq {made.seq} covers seq {made.meta['head_seq']}, "
+        f"signed {made.meta['signed_at']} with key {signer.key_id}"
+    )
+
+
+@main.command("signing-key")
+def signing_key() -> None:
+    """Print the deployment's public signing key and its id, for publishing."""
+    from crypto.signing import Signer
+
+    signer = Signer(_settings().signing_seed)
+    click.echo(f"public key: {signer.public_key.hex()}")
+    click.echo(f"key id:     {signer.key_id}")
+
+
+@main.command("verify-proof")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--public-key",
+    metavar="HEX",
+    help="The deployment's public key (from /.well-known/visselpipa-signing-key); "
+    "with it no settings are read: the check runs offline.",
+)
+@click.option(
+    "--database",
+    is_flag=True,
+    help="Also check that the commitment matches the report stored in the database.",
+)
+def verify_proof_command(file: Any, public_key: str | None, database: bool) -> None:
+    """Check a proof of submission; exit 1 with the reason if it is not valid."""
+    from caseflow.service.proofs import (
+        MAX_DOCUMENT_BYTES,
+        ProofInvalid,
+        ProofMismatch,
+        check_against_log,
+        verify_proof,
+    )
+    from crypto.signing import PUBLIC_KEY_BYTES, Signer
+
+    # Offline unless the deployment's own key or database is wanted: a
+    # reporter's lawyer checks with the published key and nothing else.
+    settings = _settings() if public_key is None or database else None
+    if public_key is not None:
+        try:
+            key = bytes.fromhex(public_key.strip())
+        except ValueError:
+            key = b""
+        if len(key) != PUBLIC_KEY_BYTES:
+            raise click.BadParameter(
+                f"expected {2 * PUBLIC_KEY_BYTES} hex digits", param_hint="--public-key"
+            )
+    elif settings is not None:
+        key = Signer(settings.signing_seed).public_key
+    document = file.read(MAX_DOCUMENT_BYTES + 1)
+    try:
+        proof = verify_proof(document, key)
+    except ProofInvalid as e:
+        click.echo(f"invalid: {e}", err=True)
+        sys.exit(1)
+    if database and settings is not None:
+        from caseflow.store import create_engine
+
+        engine = create_engine(settings.database_url)
+        try:
+            check_against_log(engine, proof)
+        except ProofMismatch as e:
+            click.echo(f"invalid: {e}", err=True)
+            sys.exit(1)
+        finally:
+            engine.dispose()
+    click.echo(
+        f"valid: case {proof.case_id} received on {proof.received_on.isoformat()} "
+        f"(signed by key {proof.key_id})"
+    )
+    if database:
+        click.echo("the commitment matches the report stored in the database")
+
+
+# Staff accounts and desk membership: add-user, add-desk-member,
+# remove-desk-member, recover-user.
+_register_staff_commands(main)
 
 
 def _moment(text: str | None) -> datetime:
@@ -209,17 +375,30 @@ def _moment(text: str | None) -> datetime:
 def tick(now_text: str | None) -> None:
     """Append what time brings: reminders, escalations, systemic flags, retention shredding.
 
-    Idempotent and safe to run from several machines at once; run it from a
-    timer (every few minutes is plenty).
+    Then sign a checkpoint of the log if one is due, and delete expired
+    reporter and staff sessions. Idempotent and safe to run from several
+    machines at once; run it from a timer (every few minutes is plenty).
     """
+    from datetime import timedelta
+
+    from app.services import make_staff_auth, make_staff_sessions
+    from caseflow.service.reporter_sessions import ReporterSessions
     from caseflow.service.tick import Tick
-    from caseflow.store import create_engine
+    from caseflow.store import checkpoint_if_due, create_engine
+    from crypto.signing import Signer
 
     now = _moment(now_text)
     settings = _settings()
     engine = create_engine(settings.database_url)
     try:
         report = Tick(engine, settings.rules).run(now)
+        interval = timedelta(minutes=settings.checkpoint_interval_minutes)
+        checkpoint = checkpoint_if_due(engine, Signer(settings.signing_seed), now, interval)
+        swept = (
+            ReporterSessions(engine, settings.reporter_session_minutes).sweep()
+            + make_staff_sessions(engine, settings).sweep()
+            + make_staff_auth(engine, settings).sweep()
+        )
     finally:
         engine.dispose()
     click.echo(
@@ -228,6 +407,88 @@ def tick(now_text: str | None) -> None:
         f"{len(report.shredded)} shredded, {len(report.flags)} agencies flagged "
         f"({report.seconds:.2f} s)"
     )
+    if checkpoint is not None:
+        click.echo(f"checkpoint signed at sequence number {checkpoint.seq}")
+    if swept:
+        click.echo(f"{swept} expired sessions or login counters deleted")
+
+
+@main.command()
+@click.option("--quarter", help="The quarterly transparency report, e.g. 2026Q3.")
+@click.option("--year", type=int, help="The annual report (with --supervisor), e.g. 2026.")
+@click.option("--supervisor", is_flag=True, help="With --year: the supervisor report.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory to write the HTML, PDF and CSV files to.",
+)
+@click.option("--locale", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
+def report(
+    quarter: str | None, year: int | None, supervisor: bool, out_dir: Path, locale: str
+) -> None:
+    """Write a published report as HTML, PDF and CSV: counts only, small numbers hidden.
+
+    ``--quarter 2026Q3`` writes visselpipa-2026Q3.{html,pdf,csv};
+    ``--year 2026 --supervisor`` writes visselpipa-2026-supervisor.{html,pdf,csv}.
+    """
+    from caseflow.service.reports import (
+        FIRST_YEAR,
+        LAST_YEAR,
+        annual_supervisor_report,
+        parse_quarter,
+        quarterly_report,
+        render_csv,
+        render_html,
+        render_pdf,
+    )
+    from caseflow.store import create_engine
+
+    # Check the arguments before reading settings or the database.
+    if (quarter is None) == (year is None):
+        raise click.UsageError("give either --quarter (e.g. 2026Q3) or --year with --supervisor")
+    if quarter is not None:
+        if supervisor:
+            raise click.BadParameter("is only for --year", param_hint="--supervisor")
+        try:
+            parse_quarter(quarter)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--quarter") from None
+    else:
+        assert year is not None
+        if not supervisor:
+            raise click.BadParameter(
+                "the annual report is the supervisor report: add --supervisor",
+                param_hint="--year",
+            )
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise click.BadParameter(f"{year} is not a year such as 2026", param_hint="--year")
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        if quarter is not None:
+            made = quarterly_report(engine, settings, quarter)
+        else:
+            assert year is not None
+            made = annual_supervisor_report(engine, settings, year)
+    finally:
+        engine.dispose()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, content in (
+        ("html", render_html(made, locale).encode()),
+        ("pdf", render_pdf(made, locale)),
+        ("csv", render_csv(made, locale).encode()),
+    ):
+        path = out_dir / f"{made.file_stem}.{suffix}"
+        path.write_bytes(content)
+        written.append(path)
+    for path in written:
+        click.echo(f"wrote {path}")
+    if made.checkpoint is None:
+        click.echo("no signed checkpoint yet: run visselpipa checkpoint and make it again")
 
 
 @main.command("rebuild-projections")

@@ -17,6 +17,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -302,7 +303,14 @@ def report() -> str | tuple[str, int]:
         files,
     )
     session["report_tokens"] = [t for t in session.get("report_tokens", []) if t != token]
-    return render_template("receipt.html", receipt=str(receipt), files=files)
+    # The signed proof rides in the page (app.proof): nothing more is stored.
+    proof = current_app.extensions["visselpipa.proofs"].issue(g.submission.case_id)
+    return render_template(
+        "receipt.html",
+        receipt=str(receipt),
+        files=files,
+        proof_document=proof.document().decode("ascii").strip(),
+    )
 
 
 # -- following up -----------------------------------------------------------

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake
 from caseflow.service.reporter_sessions import ReporterSessions
+from caseflow.service.staff_auth import StaffAuth, Throttle
+from caseflow.service.staff_sessions import StaffSessions
 from caseflow.store import create_engine
 from config.settings import Settings
 from crypto.kdf import seconds_per_derivation
@@ -23,6 +28,26 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["visselpipa.reporter_sessions"] = ReporterSessions(
         engine, settings.reporter_session_minutes
     )
+    app.extensions["visselpipa.staff_auth"] = make_staff_auth(engine, settings)
+    app.extensions["visselpipa.staff_sessions"] = make_staff_sessions(engine, settings)
+
+
+def make_staff_auth(engine: sa.Engine, settings: Settings) -> StaffAuth:
+    """Sign-in and throttling, as the app and ``visselpipa tick`` (its sweep) use them."""
+    return StaffAuth(
+        engine,
+        settings.kdf,
+        throttle_key(settings),
+        Throttle(
+            settings.login_max_failures,
+            settings.login_lock_seconds,
+            settings.login_max_lock_seconds,
+        ),
+    )
+
+
+def make_staff_sessions(engine: sa.Engine, settings: Settings) -> StaffSessions:
+    return StaffSessions(engine, settings.staff_idle_minutes, settings.staff_session_hours)
 
 
 def receipt_floor_seconds(settings: Settings) -> float:
@@ -56,4 +81,27 @@ def reporter_sessions() -> ReporterSessions:
 
 def settings() -> Settings:
     value: Settings = current_app.config["VISSELPIPA"]
+    return value
+
+
+def throttle_key(settings: Settings) -> bytes:
+    """The key of the username hashes in ``login_throttle``: derived from the
+    secret key, so every instance (and the CLI) counts under the same hash."""
+    return hashlib.blake2b(
+        settings.secret_key.encode(), digest_size=32, person=b"vp.throttlekey"
+    ).digest()
+
+
+def staff_auth() -> StaffAuth:
+    service: StaffAuth = current_app.extensions["visselpipa.staff_auth"]
+    return service
+
+
+def staff_sessions() -> StaffSessions:
+    service: StaffSessions = current_app.extensions["visselpipa.staff_sessions"]
+    return service
+
+
+def engine() -> sa.Engine:
+    value: sa.Engine = current_app.extensions["visselpipa.engine"]
     return value

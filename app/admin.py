@@ -1,0 +1,305 @@
+"""Administration: staff accounts and desk membership, without any case.
+
+An administrator lists and creates accounts and removes members from desks.
+Nothing here reads a case, a grant or the event log: an administrator holds
+no desk key and sees no case list (DESIGN.md §8).
+
+Adding a member to a desk needs the desk's private key, which only the
+desk's members and the offline organisation recovery key hold. So that is
+offered to a *desk lead who is a member of the desk* (their session opens
+the key for the request), or done on the command line with the recovery
+key: ``visselpipa add-desk-member DESK USERNAME --recovery-key FILE``.
+
+Who may open what (403 for everyone else):
+
+================================  =======================================
+page                              roles
+================================  =======================================
+/staff/admin                      administrator
+/staff/admin/accounts/new         administrator
+/staff/admin/desks/<d>/remove     administrator (POST)
+/staff/desks/<d>/members          desk_lead who is a member of desk <d>
+================================  =======================================
+
+Administrators and auditors are never added to a desk: that would hand an
+administrator a desk key, the one thing the role must not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from app import services
+from app.staff import ROLE_TEXT, desk_private_key, require_staff
+from caseflow.service import accounts
+from caseflow.service.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from caseflow.store.records import desk_members_table, staff_table
+
+bp = Blueprint("admin", __name__, url_prefix="/staff")
+
+#: Roles that may hold a desk key.
+DESK_ROLES = ("investigator", "desk_lead", "committee_member", "oversight")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One row of the account list: no key material, no hash."""
+
+    id: str
+    username: str
+    role: str
+    desks: tuple[str, ...]
+    enrolled: bool
+    locked: bool
+
+
+def _accounts() -> list[Account]:
+    auth = services.staff_auth()
+    s, m = staff_table, desk_members_table
+    with services.engine().connect() as conn:
+        rows = conn.execute(
+            sa.select(s.c.id, s.c.username, s.c.role, s.c.totp_sealed.is_not(None)).order_by(
+                s.c.username
+            )
+        ).all()
+        members: dict[str, list[str]] = {}
+        for desk_id, staff_id in conn.execute(
+            sa.select(m.c.desk_id, m.c.staff_id).order_by(m.c.desk_id)
+        ):
+            members.setdefault(staff_id, []).append(desk_id)
+    return [
+        Account(
+            r.id,
+            r.username,
+            r.role,
+            tuple(members.get(r.id, ())),
+            bool(r[3]),
+            auth.lock_remaining(r.username) > 0,
+        )
+        for r in rows
+    ]
+
+
+def _desk_labels() -> dict[str, str]:
+    locale = str(get_locale() or "sv")
+    return {d.id: d.label(locale) for d in services.settings().desks}
+
+
+def _desk_ids() -> list[str]:
+    with services.engine().connect() as conn:
+        return sorted(accounts.desk_ids(conn))
+
+
+# -- forms ------------------------------------------------------------------------
+
+
+def _username_is_free(_form: FlaskForm, field: StringField) -> None:
+    wanted = (field.data or "").strip().casefold()
+    with services.engine().connect() as conn:
+        taken = {u.casefold() for u in conn.execute(sa.select(staff_table.c.username)).scalars()}
+    # Case-insensitive: "Anna" beside "anna" would confuse every list and log.
+    if wanted in taken:
+        raise ValidationError(_l("An account with this username exists already."))
+
+
+def _username_is_printable(_form: FlaskForm, field: StringField) -> None:
+    text = (field.data or "").strip()
+    if not text or any(not c.isprintable() or c.isspace() for c in text):
+        raise ValidationError(_l("Use letters, digits and punctuation, without spaces."))
+
+
+class NewAccountForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(message=_l("Enter a username.")),
+            Length(max=150, message=_l("Keep this under %(max)d characters.")),
+            _username_is_printable,
+            _username_is_free,
+        ],
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(role, ROLE_TEXT[role]) for role in accounts.ROLES],
+        validate_choice=True,
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[
+            DataRequired(message=_l("Enter an initial password.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Use between %(min)d and %(max)d characters."),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Initial password again"),
+        validators=[
+            DataRequired(message=_l("Type the password again.")),
+            EqualTo("password", message=_l("The two passwords differ.")),
+        ],
+    )
+
+
+class RemoveMemberForm(FlaskForm):
+    staff_id = HiddenField(validators=[DataRequired(), Length(max=32)])
+
+
+class AddMemberForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(message=_l("Enter a username.")),
+            Length(max=150, message=_l("Keep this under %(max)d characters.")),
+        ],
+    )
+
+
+# -- the administrator's pages -------------------------------------------------------
+
+
+def _render_admin(status: int = 200) -> tuple[str, int]:
+    listed = _accounts()
+    desks = _desk_ids()
+    by_id = {a.id: a for a in listed}
+    members = {d: [a for a in listed if d in a.desks] for d in desks}
+    page = render_template(
+        "staff/admin.html",
+        accounts=listed,
+        desks=desks,
+        members=members,
+        by_id=by_id,
+        desk_labels=_desk_labels(),
+        remove_form=RemoveMemberForm(),
+    )
+    return page, status
+
+
+@bp.get("/admin")
+@require_staff("administrator")
+def overview() -> tuple[str, int]:
+    return _render_admin()
+
+
+@bp.route("/admin/accounts/new", methods=["GET", "POST"])
+@require_staff("administrator")
+def new_account() -> str | tuple[str, int] | Response:
+    form = NewAccountForm()
+    if not form.is_submitted():
+        return render_template("staff/admin_new_account.html", form=form)
+    if not form.validate():
+        # The passwords are never sent back (PasswordField renders empty).
+        return render_template("staff/admin_new_account.html", form=form), 400
+    username = (form.username.data or "").strip()
+    settings = services.settings()
+    try:
+        with services.engine().begin() as conn:
+            accounts.create_staff(
+                conn, username, form.role.data or "", form.password.data or "", settings.kdf
+            )
+    except sa.exc.IntegrityError:
+        # Created by someone else between the check and the insert.
+        form.username.errors = [_("An account with this username exists already.")]
+        return render_template("staff/admin_new_account.html", form=form), 409
+    flash(
+        _(
+            "The account %(username)s was created. Give the password to its holder in "
+            "person; they set up a second factor at first sign-in.",
+            username=username,
+        ),
+        "ok",
+    )
+    return redirect(url_for("admin.overview"), code=303)
+
+
+@bp.post("/admin/desks/<desk_id>/remove")
+@require_staff("administrator")
+def remove_member(desk_id: str) -> tuple[str, int] | Response:
+    form = RemoveMemberForm()
+    if desk_id not in _desk_ids():
+        abort(404)
+    if not form.validate():
+        flash(_("Choose a member to remove."), "error")
+        return _render_admin(400)
+    with services.engine().begin() as conn:
+        removed = accounts.remove_desk_member(conn, desk_id, form.staff_id.data or "")
+    if not removed:
+        flash(_("That account is not a member of the desk."), "error")
+        return _render_admin(404)
+    flash(
+        _(
+            "The member was removed from %(desk)s. They can no longer open the desk key; "
+            "what they could read before was not re-encrypted.",
+            desk=_desk_labels().get(desk_id, desk_id),
+        ),
+        "ok",
+    )
+    return redirect(url_for("admin.overview") + "#desks", code=303)
+
+
+# -- a desk lead adds members to their own desk ----------------------------------------
+
+
+def _render_members(desk_id: str, form: AddMemberForm, status: int = 200) -> tuple[str, int]:
+    listed = [a for a in _accounts() if desk_id in a.desks]
+    page = render_template(
+        "staff/desk_members.html",
+        desk_id=desk_id,
+        desk_label=_desk_labels().get(desk_id, desk_id),
+        members=listed,
+        form=form,
+    )
+    return page, status
+
+
+@bp.route("/desks/<desk_id>/members", methods=["GET", "POST"])
+@require_staff("desk_lead")
+def desk_members(desk_id: str) -> tuple[str, int] | Response:
+    if desk_id not in g.staff.desks:
+        # Only a member holds the key the new member's copy is sealed from.
+        abort(403)
+    form = AddMemberForm()
+    if not form.is_submitted():
+        return _render_members(desk_id, form)
+    if not form.validate():
+        return _render_members(desk_id, form, 400)
+    username = (form.username.data or "").strip()
+    with services.engine().connect() as conn:
+        member = accounts.staff_by_username(conn, username)
+        current = set() if member is None else set(accounts.member_desks(conn, member.id))
+    if member is None:
+        form.username.errors = [_("There is no account with this username.")]
+        return _render_members(desk_id, form, 400)
+    if member.role not in DESK_ROLES:
+        form.username.errors = [
+            _("Administrators and auditors never hold a desk key: choose another account.")
+        ]
+        return _render_members(desk_id, form, 400)
+    if desk_id in current:
+        form.username.errors = [_("This account is a member of the desk already.")]
+        return _render_members(desk_id, form, 409)
+    key = desk_private_key(desk_id)
+    if key is None:
+        abort(403)
+    try:
+        with services.engine().begin() as conn:
+            accounts.add_desk_member(conn, desk_id, member.id, key)
+    except sa.exc.IntegrityError:
+        # Added by another lead between the check and the insert.
+        form.username.errors = [_("This account is a member of the desk already.")]
+        return _render_members(desk_id, form, 409)
+    flash(_("%(username)s is now a member of the desk.", username=member.username), "ok")
+    return redirect(url_for("admin.desk_members", desk_id=desk_id), code=303)

@@ -1,0 +1,247 @@
+"""``visselpipa`` commands for staff accounts and desk membership.
+
+The command line has no signed-in member, so whatever needs a desk's
+private key (adding a member) or a member's key (recovery) unlocks it with
+the offline organisation recovery key file written by ``visselpipa init``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from nacl.public import PrivateKey
+
+from config.settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+
+
+def _engine(settings: Settings) -> sa.Engine:
+    from caseflow.store import create_engine
+
+    return create_engine(settings.database_url)
+
+
+def read_recovery_key(path: Path) -> PrivateKey:
+    """The X25519 private key in a ``recovery-key.txt`` (hex, after # comments)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.ClickException(f"{path}: cannot read the recovery key: {e}") from None
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            try:
+                raw = bytes.fromhex(line)
+            except ValueError:
+                break
+            if len(raw) == PrivateKey.SIZE:
+                return PrivateKey(raw)
+            break
+    raise click.ClickException(f"{path}: no recovery key (64 hex characters) found")
+
+
+def _new_password(password_file: Path | None, prompt: str) -> str:
+    from caseflow.service.staff_auth import PasswordRejected, check_new_password
+
+    if password_file is not None:
+        try:
+            password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as e:
+            raise click.ClickException(f"{password_file}: {e}") from None
+    else:
+        password = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    try:
+        check_new_password(password)
+    except PasswordRejected as e:
+        raise click.ClickException(str(e)) from None
+    return password
+
+
+def _member(conn: sa.Connection, username: str) -> Any:
+    from caseflow.service import accounts
+
+    member = accounts.staff_by_username(conn, username)
+    if member is None:
+        raise click.ClickException(f"no staff account named {username!r}")
+    return member
+
+
+_password_file = click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from this file (first line) instead of prompting.",
+)
+_recovery_key = click.option(
+    "--recovery-key",
+    "recovery_key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The organisation recovery key file (recovery-key.txt from `visselpipa init`).",
+)
+
+
+@click.command("add-user")
+@click.argument("username")
+@click.option("--role", required=True, help="investigator, desk_lead, committee_member, …")
+@_password_file
+def add_user(username: str, role: str, password_file: Path | None) -> None:
+    """Create a staff account (it enrols a second factor at first sign-in)."""
+    from caseflow.service import accounts
+
+    if role not in accounts.ROLES:
+        raise click.ClickException(f"--role must be one of {', '.join(accounts.ROLES)}")
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise click.ClickException("the username must have 1 to 150 characters")
+    settings = _settings()
+    password = _new_password(password_file, f"Password for {username}")
+    engine = _engine(settings)
+    try:
+        with engine.begin() as conn:
+            if accounts.staff_by_username(conn, username) is not None:
+                raise click.ClickException(f"a staff account named {username!r} exists already")
+            accounts.create_staff(conn, username, role, password, settings.kdf)
+            has_recovery = accounts.recovery_public_key(conn) is not None
+    finally:
+        engine.dispose()
+    click.echo(f"created {username} ({role})")
+    if not has_recovery:
+        click.echo(
+            "WARNING: no organisation recovery key is recorded, so this account's key has "
+            "no recovery copy yet (run a command with --recovery-key once to record it)."
+        )
+
+
+def _unlock_desk(conn: sa.Connection, desk_id: str, recovery: PrivateKey) -> PrivateKey:
+    from caseflow.service import accounts
+    from crypto import CryptoError
+
+    try:
+        desk_key = accounts.open_desk_key_for_recovery(conn, desk_id, recovery)
+    except CryptoError:
+        raise click.ClickException(
+            "this recovery key does not open the desk: is it this organisation's?"
+        ) from None
+    if desk_key is None:
+        raise click.ClickException(f"no desk named {desk_id!r}")
+    if accounts.recovery_public_key(conn) is None:
+        # Deployments set up before recovery copies of user keys existed:
+        # the key just proved itself, so record its public half.
+        accounts.remember_recovery_key(conn, recovery.public_key)
+    return desk_key
+
+
+@click.command("add-desk-member")
+@click.argument("desk")
+@click.argument("username")
+@_recovery_key
+def add_desk_member(desk: str, username: str, recovery_key_file: Path) -> None:
+    """Give USERNAME the key of DESK (sealed to their public key)."""
+    from caseflow.service import accounts
+
+    recovery = read_recovery_key(recovery_key_file)
+    engine = _engine(_settings())
+    try:
+        with engine.begin() as conn:
+            member = _member(conn, username)
+            desk_key = _unlock_desk(conn, desk, recovery)
+            if desk in accounts.member_desks(conn, member.id):
+                raise click.ClickException(f"{username} is already a member of {desk}")
+            accounts.add_desk_member(conn, desk, member.id, desk_key)
+    finally:
+        engine.dispose()
+    click.echo(f"{username} is now a member of {desk}")
+
+
+@click.command("remove-desk-member")
+@click.argument("desk")
+@click.argument("username")
+@click.option(
+    "--recovery-key",
+    "recovery_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rotate the desk key now (the organisation recovery key opens it).",
+)
+def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None) -> None:
+    """Delete USERNAME's copy of the key of DESK and rotate the desk key.
+
+    With --recovery-key the key is rotated at once: every grant of the desk is
+    sealed again to a new key, so a copy of the old key is worthless. Without
+    it, the next desk member to open the key rotates it.
+    """
+    from caseflow.service import accounts
+    from caseflow.service.desk_keys import RotationRefused, rotate_desk_key
+
+    recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
+    engine = _engine(_settings())
+    try:
+        with engine.begin() as conn:
+            member = _member(conn, username)
+            if not accounts.remove_desk_member(conn, desk, member.id):
+                raise click.ClickException(f"{username} is not a member of {desk}")
+            rotation = None
+            if recovery is not None:
+                current = accounts.open_desk_key_for_recovery(conn, desk, recovery)
+                if current is None:
+                    raise click.ClickException(f"no desk named {desk!r}")
+                try:
+                    rotation = rotate_desk_key(conn, desk, current)
+                except RotationRefused as e:
+                    raise click.ClickException(str(e)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"{username} is no longer a member of {desk}")
+    if rotation is None:
+        click.echo("the desk key will be rotated when the next member opens it")
+    else:
+        click.echo(
+            f"desk key rotated (version {rotation.key_version}): "
+            f"{rotation.grants_resealed} cases sealed again, {rotation.members} members keep access"
+        )
+
+
+@click.command("recover-user")
+@click.argument("username")
+@_recovery_key
+@_password_file
+@click.option(
+    "--reset-second-factor",
+    is_flag=True,
+    help="Also remove the TOTP secret and recovery codes (lost phone): they enrol again.",
+)
+def recover_user(
+    username: str, recovery_key_file: Path, password_file: Path | None, reset_second_factor: bool
+) -> None:
+    """Set a new password for USERNAME from the recovery copy of their key."""
+    from app.services import throttle_key
+    from caseflow.service.staff_auth import RecoveryImpossible, StaffAuth
+
+    recovery = read_recovery_key(recovery_key_file)
+    settings = _settings()
+    password = _new_password(password_file, f"New password for {username}")
+    engine = _engine(settings)
+    try:
+        # The app's throttle key, so the lock on this username is lifted
+        # where the app counts it.
+        auth = StaffAuth(engine, settings.kdf, throttle_key(settings))
+        auth.recover_user(username, recovery, password, reset_second_factor=reset_second_factor)
+    except RecoveryImpossible as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"new password set for {username}; their sessions were ended")
+
+
+def register(group: click.Group) -> None:
+    """Add the staff commands to the ``visselpipa`` group."""
+    for command in (add_user, add_desk_member, remove_desk_member, recover_user):
+        group.add_command(command)
