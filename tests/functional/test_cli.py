@@ -11,20 +11,11 @@ from caseflow.service.intake import Intake, Report
 from caseflow.store import create_engine
 from caseflow.store.records import desks_table, staff_table
 from config.settings import load_settings
-
-
-def _env(database_url: str, data_dir) -> dict[str, str]:
-    return {
-        "VISSELPIPA_DATA_DIR": str(data_dir),
-        "VISSELPIPA_DATABASE_URL": database_url,
-        "VISSELPIPA_KDF_TIME_COST": "1",
-        "VISSELPIPA_KDF_MEMORY_KIB": "8",
-        "VISSELPIPA_KDF_PARALLELISM": "1",
-    }
+from tests.functional.conftest import cli_env
 
 
 def test_init_demo_creates_secrets_desks_staff_and_prints_credentials(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     result = runner.invoke(main, ["init", "--demo"], env=env)
     assert result.exit_code == 0, result.output
@@ -50,7 +41,7 @@ def test_init_adds_a_signing_key_to_an_older_secrets_file_and_keeps_the_rest(tmp
     data.mkdir()
     old = 'secret_key = "{}"\ntenant_salt = "{}"\n'.format("k" * 48, "ab" * 16)
     (data / "secrets.toml").write_text(old, encoding="utf-8")
-    env = _env(f"sqlite:///{data / 'db.sqlite3'}", data)
+    env = cli_env(f"sqlite:///{data / 'db.sqlite3'}", data)
     result = CliRunner().invoke(main, ["init"], env=env)
     assert result.exit_code == 0, result.output
     assert "added a signing key" in result.output
@@ -70,7 +61,7 @@ def test_a_missing_secret_stops_with_its_name(tmp_path):
 
 
 def test_verify_passes_then_names_the_row_edited_behind_the_triggers_back(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     settings = load_settings(environ=env)

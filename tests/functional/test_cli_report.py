@@ -7,7 +7,6 @@ import io
 import secrets
 from datetime import date
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,20 +17,11 @@ from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake, Report
 from caseflow.store import create_engine
 from config.settings import load_settings
-
-
-def _env(database_url: str, data_dir: Path) -> dict[str, str]:
-    return {
-        "VISSELPIPA_DATA_DIR": str(data_dir),
-        "VISSELPIPA_DATABASE_URL": database_url,
-        "VISSELPIPA_KDF_TIME_COST": "1",
-        "VISSELPIPA_KDF_MEMORY_KIB": "8",
-        "VISSELPIPA_KDF_PARALLELISM": "1",
-    }
+from tests.functional.conftest import cli_env
 
 
 def test_report_writes_three_files_with_figures_and_no_report_text(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     settings = load_settings(environ=env)

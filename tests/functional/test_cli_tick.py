@@ -11,20 +11,11 @@ from caseflow.service.intake import Intake, Report
 from caseflow.store import EventStore, create_engine
 from caseflow.store.projections import case_index_table
 from config.settings import load_settings
-
-
-def _env(database_url: str, data_dir) -> dict[str, str]:
-    return {
-        "VISSELPIPA_DATA_DIR": str(data_dir),
-        "VISSELPIPA_DATABASE_URL": database_url,
-        "VISSELPIPA_KDF_TIME_COST": "1",
-        "VISSELPIPA_KDF_MEMORY_KIB": "8",
-        "VISSELPIPA_KDF_PARALLELISM": "1",
-    }
+from tests.functional.conftest import cli_env
 
 
 def test_tick_escalates_an_unacknowledged_report_once_and_rebuild_agrees(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     settings = load_settings(environ=env)

@@ -15,20 +15,13 @@ from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake, Report
 from caseflow.store import GENESIS, create_engine, event_hash
 from config.settings import load_settings
+from tests.functional.conftest import cli_env
 
 
 def _env(database_url: str, data_dir: Path) -> dict[str, str | None]:
     # Start from nothing the outer environment might hold for Visselpipa.
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("VISSELPIPA_")}
-    env.update(
-        {
-            "VISSELPIPA_DATA_DIR": str(data_dir),
-            "VISSELPIPA_DATABASE_URL": database_url,
-            "VISSELPIPA_KDF_TIME_COST": "1",
-            "VISSELPIPA_KDF_MEMORY_KIB": "8",
-            "VISSELPIPA_KDF_PARALLELISM": "1",
-        }
-    )
+    env.update(cli_env(database_url, data_dir))
     return env
 
 

@@ -13,16 +13,7 @@ from caseflow.store import create_engine
 from caseflow.store.records import desk_members_table, desks_table
 from config.settings import load_settings
 from tests.conftest import CHEAP_KDF
-
-
-def _env(database_url, data_dir):
-    return {
-        "VISSELPIPA_DATA_DIR": str(data_dir),
-        "VISSELPIPA_DATABASE_URL": database_url,
-        "VISSELPIPA_KDF_TIME_COST": "1",
-        "VISSELPIPA_KDF_MEMORY_KIB": "8",
-        "VISSELPIPA_KDF_PARALLELISM": "1",
-    }
+from tests.functional.conftest import cli_env
 
 
 def _auth(engine):
@@ -30,7 +21,7 @@ def _auth(engine):
 
 
 def test_add_user_join_and_leave_a_desk_then_recover(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     recovery_file = tmp_path / "data" / "recovery-key.txt"
@@ -134,7 +125,7 @@ def test_add_user_join_and_leave_a_desk_then_recover(database_url, tmp_path):
 
 
 def test_recover_user_can_reset_a_lost_second_factor(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     password_file = tmp_path / "pw"
@@ -172,7 +163,7 @@ def test_recover_user_can_reset_a_lost_second_factor(database_url, tmp_path):
 
 
 def test_removing_a_member_with_the_recovery_key_rotates_the_desk_key(database_url, tmp_path):
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(database_url, tmp_path / "data")
     runner = CliRunner()
     assert runner.invoke(main, ["init"], env=env).exit_code == 0
     recovery_file = tmp_path / "data" / "recovery-key.txt"

@@ -22,20 +22,10 @@ from sqlalchemy.engine import Engine
 from caseflow.store import EventStore, NewEvent, VerifyReport, verify_chain
 from caseflow.store.chain import _begin_snapshot, _verify_ranges, verify_rows
 from caseflow.store.events import scan_rows
+from tests.unit.store.tampering import drop_append_only_triggers
 
 EVENTS = 23
 BATCH = 4
-
-
-def drop_append_only_triggers(engine: Engine) -> None:
-    """As in test_event_store_contract: what an attacker with DDL rights does first."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER events_no_update")
-            conn.exec_driver_sql("DROP TRIGGER events_no_delete")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER events_no_update_or_delete ON events")
-            conn.exec_driver_sql("DROP TRIGGER events_no_truncate ON events")
 
 
 def seed(engine: Engine, events: int = EVENTS) -> None:

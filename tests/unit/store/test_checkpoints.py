@@ -32,6 +32,7 @@ from caseflow.store import (
     verify_log,
 )
 from crypto.signing import Signer
+from tests.unit.store.tampering import drop_append_only_triggers
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 T0 = datetime(2026, 11, 30, 12, 0, 0, tzinfo=STOCKHOLM)
@@ -64,17 +65,6 @@ def checkpoint(engine: Engine, now: datetime) -> RecordedEvent:
     made = checkpoint_if_due(engine, SIGNER, now, HOUR)
     assert made is not None
     return made
-
-
-def drop_append_only_triggers(engine: Engine) -> None:
-    """What an attacker with DDL rights does first (the same as the store's contract test)."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER events_no_update")
-            conn.exec_driver_sql("DROP TRIGGER events_no_delete")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER events_no_update_or_delete ON events")
-            conn.exec_driver_sql("DROP TRIGGER events_no_truncate ON events")
 
 
 def rechain(engine: Engine) -> None:

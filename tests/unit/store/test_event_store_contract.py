@@ -36,6 +36,7 @@ from caseflow.store import (
     migrate,
     verify_chain,
 )
+from tests.unit.store.tampering import drop_append_only_triggers
 
 
 def submitted(**overrides: Any) -> NewEvent:
@@ -65,17 +66,6 @@ def acknowledged(**overrides: Any) -> NewEvent:
 def rows_as_stored(engine: Engine) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text("SELECT * FROM events ORDER BY seq"))]
-
-
-def drop_append_only_triggers(engine: Engine) -> None:
-    """What an attacker with DDL rights does first (the chain must still tell)."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER events_no_update")
-            conn.exec_driver_sql("DROP TRIGGER events_no_delete")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER events_no_update_or_delete ON events")
-            conn.exec_driver_sql("DROP TRIGGER events_no_truncate ON events")
 
 
 def run_in_threads(count: int, work: Callable[[int], None]) -> None:
