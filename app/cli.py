@@ -118,7 +118,10 @@ def _redacted(url: str) -> str:
 def _print_demo(settings: Settings) -> None:
     path = settings.data_dir / CREDENTIALS_FILE
     if path.exists():
-        click.echo("Demo staff accounts (the staff workspace comes with a later release):")
+        click.echo(
+            "Demo staff accounts: sign in at /staff/login (a second factor is set up "
+            "at the first sign-in, with any TOTP app):"
+        )
         click.echo(path.read_text(encoding="utf-8"))
 
 
