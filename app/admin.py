@@ -48,6 +48,9 @@ from caseflow.store.records import desk_members_table, staff_table
 
 bp = Blueprint("admin", __name__, url_prefix="/staff")
 
+#: Who manages accounts and desks: never anyone who reads cases.
+ADMIN_ROLES = ("administrator",)
+
 #: Roles that may hold a desk key.
 DESK_ROLES = ("investigator", "desk_lead", "committee_member", "oversight")
 
@@ -189,13 +192,13 @@ def _render_admin(status: int = 200) -> tuple[str, int]:
 
 
 @bp.get("/admin")
-@require_staff("administrator")
+@require_staff(*ADMIN_ROLES)
 def overview() -> tuple[str, int]:
     return _render_admin()
 
 
 @bp.route("/admin/accounts/new", methods=["GET", "POST"])
-@require_staff("administrator")
+@require_staff(*ADMIN_ROLES)
 def new_account() -> str | tuple[str, int] | Response:
     form = NewAccountForm()
     if not form.is_submitted():
@@ -226,7 +229,7 @@ def new_account() -> str | tuple[str, int] | Response:
 
 
 @bp.post("/admin/desks/<desk_id>/remove")
-@require_staff("administrator")
+@require_staff(*ADMIN_ROLES)
 def remove_member(desk_id: str) -> tuple[str, int] | Response:
     form = RemoveMemberForm()
     if desk_id not in _desk_ids():

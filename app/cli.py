@@ -13,7 +13,7 @@ import click
 import sqlalchemy as sa
 
 from app.cli_staff import register as _register_staff_commands
-from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings
+from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings, with_driver
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 #: Method, path without the query string, status, bytes: nothing that identifies.
@@ -210,9 +210,7 @@ def verify(database_url: str | None, public_key: str | None) -> None:
     # An auditor holds a copy of the database and the published key, never
     # the deployment's secrets: with both options nothing else is read.
     settings = None if database_url and public_key else _settings()
-    url = database_url or (settings.database_url if settings else "")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = with_driver(database_url or (settings.database_url if settings else ""))
     if public_key is not None:
         key = _public_key(public_key)
     else:
@@ -311,20 +309,13 @@ def verify_proof_command(file: Any, public_key: str | None, database: bool) -> N
         check_against_log,
         verify_proof,
     )
-    from crypto.signing import PUBLIC_KEY_BYTES, Signer
+    from crypto.signing import Signer
 
     # Offline unless the deployment's own key or database is wanted: a
     # reporter's lawyer checks with the published key and nothing else.
     settings = _settings() if public_key is None or database else None
     if public_key is not None:
-        try:
-            key = bytes.fromhex(public_key.strip())
-        except ValueError:
-            key = b""
-        if len(key) != PUBLIC_KEY_BYTES:
-            raise click.BadParameter(
-                f"expected {2 * PUBLIC_KEY_BYTES} hex digits", param_hint="--public-key"
-            )
+        key = _public_key(public_key)
     elif settings is not None:
         key = Signer(settings.signing_seed).public_key
     document = file.read(MAX_DOCUMENT_BYTES + 1)

@@ -43,6 +43,7 @@ from wtforms.validators import Optional, Regexp, ValidationError
 
 from app import services
 from app.staff import require_staff
+from app.workspace import DEADLINE_TEXT, STATUS_TEXT
 from caseflow.domain.dates import STOCKHOLM, add_months
 from caseflow.service.statistics import (
     MAX_MONTHS,
@@ -64,14 +65,6 @@ bp = Blueprint("oversight", __name__, url_prefix="/staff")
 OVERSIGHT_ROLES = ("oversight", "auditor")
 STATISTICS_ROLES = ("oversight", "desk_lead", "committee_member", "auditor")
 
-STATE_TEXT = {
-    "received": _l("Received"),
-    "acknowledged": _l("Acknowledged"),
-    "assessed": _l("Assessed"),
-    "investigating": _l("Investigating"),
-    "deliberating": _l("Deliberating"),
-    "reopened": _l("Reopened"),
-}
 OUTCOME_TEXT = {
     "substantiated": _l("Substantiated"),
     "not_substantiated": _l("Not substantiated"),
@@ -83,13 +76,6 @@ LEVEL_TEXT = {
     "assignee": _l("Case handler"),
     "desk_lead": _l("Desk lead"),
     "oversight": _l("Oversight"),
-}
-DEADLINE_TEXT = {
-    "acknowledgement": _l("Acknowledgement"),
-    "feedback": _l("Feedback"),
-    "inactivity": _l("Inactivity"),
-    "recommendation": _l("Recommendation"),
-    "retention": _l("Retention"),
 }
 RECOMMENDATION_TEXT = {
     "implemented": _l("Implemented"),
@@ -119,17 +105,6 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _nav() -> list[tuple[str, str]]:
-    """The links of this section the signed-in role may follow."""
-    role = g.staff.role
-    links = []
-    if role in OVERSIGHT_ROLES:
-        links.append(("oversight.overview_page", _("Oversight")))
-    if role in STATISTICS_ROLES:
-        links.append(("oversight.statistics", _("Statistics")))
-    return links
-
-
 # -- oversight --------------------------------------------------------------------
 
 
@@ -149,10 +124,9 @@ def overview_page() -> str:
         view=view,
         linkable=linkable,
         labels=_labels(),
-        state_text=STATE_TEXT,
+        state_text=STATUS_TEXT,
         level_text=LEVEL_TEXT,
         deadline_text=DEADLINE_TEXT,
-        section_nav=_nav(),
     )
 
 
@@ -310,7 +284,7 @@ def _statistics() -> Statistics:
 @require_staff(*STATISTICS_ROLES)
 def statistics() -> str | tuple[str, int]:
     form = RangeForm(formdata=request.args)
-    page = {"form": form, "section_nav": _nav(), "suppressed_marker": SUPPRESSED}
+    page = {"form": form, "suppressed_marker": SUPPRESSED}
     if request.args and not form.validate():
         notice = _("Check the months you chose.")
         return render_template("staff/statistics.html", notice=notice, **page), 400
@@ -331,7 +305,7 @@ def statistics() -> str | tuple[str, int]:
         first=month_label(first),
         last=month_label(last),
         labels=_labels(),
-        state_text=STATE_TEXT,
+        state_text=STATUS_TEXT,
         outcome_text=OUTCOME_TEXT,
         recommendation_text=RECOMMENDATION_TEXT,
         level_text=LEVEL_TEXT,

@@ -192,7 +192,23 @@ def _register(state: Any) -> None:
 
     @state.app.context_processor
     def staff_texts() -> dict[str, object]:
-        return {"role_text": ROLE_TEXT}
+        return {"role_text": ROLE_TEXT, "staff_menu": staff_menu}
+
+
+def staff_menu(role: str) -> list[tuple[str, str]]:
+    """The workspace's pages this role may open: (endpoint, label), from each page's own roles."""
+    # Imported here: these modules build on this one.
+    from app.admin import ADMIN_ROLES
+    from app.oversight import OVERSIGHT_ROLES, STATISTICS_ROLES
+    from caseflow.service.workspace import CASE_ROLES
+
+    pages = (
+        ("workspace.inbox", _("Inbox"), CASE_ROLES),
+        ("oversight.overview_page", _("Oversight"), OVERSIGHT_ROLES),
+        ("oversight.statistics", _("Statistics"), STATISTICS_ROLES),
+        ("admin.overview", _("Administration"), ADMIN_ROLES),
+    )
+    return [(endpoint, label) for endpoint, label, roles in pages if role in roles]
 
 
 def _locked_notice(error: LoginLocked) -> str:

@@ -265,8 +265,7 @@ def load_settings(
         raise ConfigError(
             "database_url: only sqlite:///PATH and postgresql+psycopg://… are supported"
         )
-    if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    database_url = with_driver(database_url)
     try:
         kdf = KdfCost(
             time_cost=_as_int("kdf_time_cost", raw["kdf_time_cost"], 1),
@@ -330,6 +329,13 @@ def load_settings(
         ),
         **reference,
     )
+
+
+def with_driver(database_url: str) -> str:
+    """``postgresql://…`` as SQLAlchemy needs it for psycopg 3; other URLs unchanged."""
+    if database_url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    return database_url
 
 
 def _signing_seed(text: str) -> bytes:

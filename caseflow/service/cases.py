@@ -75,6 +75,11 @@ def decode(events: Sequence[RecordedEvent]) -> list[Event]:
     return [from_record(e.type, e.meta) for e in events]
 
 
+def state_of(stored: Sequence[RecordedEvent]) -> CaseState:
+    """The case that a stream read once holds (for callers that need its events too)."""
+    return replay([e for e in decode(stored) if isinstance(e, CaseEvent)])
+
+
 class CaseService:
     """Runs commands on cases. Views and the intake ask for this service."""
 
@@ -94,8 +99,7 @@ class CaseService:
         self.projector: CaseProjector = projector or Projections(rules)
 
     def load(self, case_id: str, conn: sa.Connection | None = None) -> CaseState:
-        stored = self.store.read_stream(case_id, conn)
-        return replay([e for e in decode(stored) if isinstance(e, CaseEvent)])
+        return state_of(self.store.read_stream(case_id, conn))
 
     def execute(
         self,

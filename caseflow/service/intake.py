@@ -22,7 +22,7 @@ from caseflow.domain import CaseState, Status
 from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive
 from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
-from caseflow.service.cases import REPORTER, CaseService, Step
+from caseflow.service.cases import REPORTER, CaseService, Step, state_of
 from caseflow.service.clock import Clock, reporter_day, system_clock
 from caseflow.service.uploads import DescribedFile, SealedUpload, file_meta_item_id
 from caseflow.store import RecordedEvent
@@ -299,7 +299,7 @@ class Intake:
     def view(self, access: CaseAccess) -> ReporterView:
         """Decrypt the case for its reporter: their report, messages, status."""
         stored = self.cases.store.read_stream(access.case_id)
-        state = self.cases.load(access.case_id)
+        state = state_of(stored)
         if state.received_on is None:
             raise LookupError("the case has no report")
         received = stored[0]

@@ -62,11 +62,9 @@ def case_row(state: CaseState, rules: Rules) -> dict[str, Any]:
         "agency": state.agency,
         "status": state.status.value,
         "assignee": state.assignee,
-        "severity": None if state.severity is None else state.severity.value,
-        "retaliation_risk": None
-        if state.retaliation_risk is None
-        else state.retaliation_risk.value,
-        "outcome": None if state.outcome is None else state.outcome.value,
+        "severity": _value(state.severity),
+        "retaliation_risk": _value(state.retaliation_risk),
+        "outcome": _value(state.outcome),
         "received_on": state.received_on,
         "closed_on": state.closed_on,
         "next_deadline_on": None if deadline is None else deadline.due_on,

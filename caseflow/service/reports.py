@@ -55,11 +55,11 @@ from caseflow.service.statistics import (
     SMALL_CELL,
     SUPPRESSED,
     WITHHELD,
+    Figures,
     Statistics,
     Timeliness,
 )
-from caseflow.store.checkpoints import CHECKPOINT_STREAM, Checkpoint
-from caseflow.store.events import _recorded, events_table
+from caseflow.store.checkpoints import Checkpoint, newest_checkpoint
 from config.settings import Settings
 
 #: A cell hidden so that a ``<5`` cell cannot be worked out by subtraction.
@@ -417,26 +417,6 @@ def _groups(edges: set[tuple[str, str]]) -> list[tuple[set[str], set[str]]]:
     return groups
 
 
-def newest_checkpoint(engine: sa.Engine) -> Checkpoint | None:
-    """The newest signed checkpoint of the log, or None if there is none yet."""
-    t = events_table
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(t)
-            .where(t.c.stream_id == CHECKPOINT_STREAM)
-            .order_by(t.c.version.desc())
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    # A malformed checkpoint is not printed: verify reports it, and a report
-    # must not publish a value that does not verify.
-    try:
-        return Checkpoint.from_event(_recorded(row))
-    except ValueError:
-        return None
-
-
 _ACK_NOTE = Text(
     "Bekräftelse ska lämnas inom 7 dagar (lag 2021:890; direktiv 2019/1937 art. 9.1 b). "
     "Ärenden vars frist inte löpt ut vid periodens slut bedöms inte ännu.",
@@ -460,6 +440,22 @@ def _statistics(engine: sa.Engine, settings: Settings) -> Statistics:
     )
 
 
+def _deadlines_kept(builder: _Builder, figures: Figures) -> None:
+    """The two legal deadlines: acknowledged within 7 days, feedback within 3 months."""
+    builder.timeliness(
+        "acknowledgement",
+        Text("Bekräftelse inom 7 dagar", "Acknowledged within 7 days"),
+        figures.acknowledgement,
+        _ACK_NOTE,
+    )
+    builder.timeliness(
+        "feedback",
+        Text("Återkoppling inom 3 månader", "Feedback within 3 months"),
+        figures.feedback,
+        _FEEDBACK_NOTE,
+    )
+
+
 def quarterly_report(
     engine: sa.Engine, settings: Settings, quarter: str = "2026Q3"
 ) -> PublishedReport:
@@ -478,18 +474,7 @@ def quarterly_report(
     counts = stats.period_counts(first, last)
     builder = _Builder(period)
     _received(builder, settings, counts.received, by_desk=True)
-    builder.timeliness(
-        "acknowledgement",
-        Text("Bekräftelse inom 7 dagar", "Acknowledged within 7 days"),
-        figures.acknowledgement,
-        _ACK_NOTE,
-    )
-    builder.timeliness(
-        "feedback",
-        Text("Återkoppling inom 3 månader", "Feedback within 3 months"),
-        figures.feedback,
-        _FEEDBACK_NOTE,
-    )
+    _deadlines_kept(builder, figures)
     outcomes = {k: figures.outcomes.count(k) for k in figures.outcomes.keys}
     builder.breakdown(
         "outcomes",
@@ -607,18 +592,7 @@ def annual_supervisor_report(
         Text("Överlämnanden till behöriga myndigheter", "Referrals to competent authorities"),
         [("cases", Text("Ärenden som överlämnats", "Cases referred"), referred, period, False)],
     )
-    builder.timeliness(
-        "acknowledgement",
-        Text("Bekräftelse inom 7 dagar", "Acknowledged within 7 days"),
-        figures.acknowledgement,
-        _ACK_NOTE,
-    )
-    builder.timeliness(
-        "feedback",
-        Text("Återkoppling inom 3 månader", "Feedback within 3 months"),
-        figures.feedback,
-        _FEEDBACK_NOTE,
-    )
+    _deadlines_kept(builder, figures)
     return PublishedReport(
         kind="supervisor",
         period=period,

@@ -25,6 +25,7 @@ import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final, NoReturn
 
 import pyotp
@@ -183,9 +184,14 @@ class StaffAuth:
         self.throttle_key = throttle_key
         self.clock = clock
         self.issuer = issuer
-        # A real hash at the same cost: an unknown username is verified
-        # against it, so it costs exactly what a known one does.
-        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """A real hash at the same cost: an unknown username is verified
+        against it, so it costs exactly what a known one does. Made at the
+        first sign-in, not when the service is built (every worker's start,
+        every ``tick`` that only sweeps counters)."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- sign-in --------------------------------------------------------------
 

@@ -58,8 +58,9 @@ from caseflow.domain.commands import (
 )
 from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
+from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
-from caseflow.service.cases import REPORTER, CaseService, Step
+from caseflow.service.cases import REPORTER, CaseService, Step, state_of
 from caseflow.service.clock import STOCKHOLM, Clock, system_clock
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
 from caseflow.service.projections import earlier_findings
@@ -423,7 +424,7 @@ class Workspace:
         if not _plausible_id(case_id):
             raise AccessDenied()
         stored = self.cases.store.read_stream(case_id)
-        state = self.cases.load(case_id)
+        state = state_of(stored)
         desks = check_access(staff, state)
         key = self._case_key(case_id, desks, desk_keys)
         return self._view(staff, state, stored, key)
@@ -485,18 +486,7 @@ class Workspace:
                     elif event.type == "ReporterContactProvided":
                         contact = plain.decode()
                     elif event.type == "ReporterFileAdded":
-                        described = json.loads(plain)
-                        files.append(
-                            CaseFile(
-                                file_id=event.meta["file_id"],
-                                name=str(described.get("name", "")),
-                                size=int(described.get("size", 0)),
-                                content_type=str(described.get("content_type", "")),
-                                added_on=event.recorded_at[:10],
-                                notes=tuple(described.get("notes", ())),
-                                checked=bool(described.get("checked", True)),
-                            )
-                        )
+                        files.append(_case_file(event, plain))
                     else:
                         text = plain.decode()
             timeline.append(
@@ -684,10 +674,26 @@ class Workspace:
            download breaks off, so the browser reports a failed download
            rather than a silently shortened file.
         """
-        view = self.open_case_for(staff, desk_keys, case_id)
-        if not view.readable or not _plausible_id(file_id):
+        if not _plausible_id(case_id) or not _plausible_id(file_id):
             raise AccessDenied()
-        described = next((f for f in view.files if f.file_id == file_id), None)
+        stored = self.cases.store.read_stream(case_id)
+        desks = check_access(staff, state_of(stored))
+        key = self._case_key(case_id, desks, desk_keys)
+        added = next(
+            (
+                e
+                for e in stored
+                if e.type == "ReporterFileAdded" and e.meta.get("file_id") == file_id and e.body
+            ),
+            None,
+        )
+        if key is None or added is None or added.body is None:
+            raise AccessDenied()
+        try:
+            plain = open_item(key, case_id, file_meta_item_id(file_id), added.body)
+        except CryptoError:
+            raise AccessDenied() from None
+        described = _case_file(added, plain)
         with self.engine.connect() as conn:
             known = conn.execute(
                 sa.select(files_table.c.id).where(
@@ -695,12 +701,23 @@ class Workspace:
                 )
             ).first()
         path = blob_dir(self.data_dir) / file_id
-        if described is None or known is None or not path.is_file():
-            raise AccessDenied()
-        key = self._case_key(case_id, check_access(staff, view.state), desk_keys)
-        if key is None:
+        if known is None or not path.is_file():
             raise AccessDenied()
         return described, _stream(key, case_id, file_id, path)
+
+
+def _case_file(event: RecordedEvent, plain: bytes) -> CaseFile:
+    """A file's description as the reporter's upload sealed it."""
+    described = json.loads(plain)
+    return CaseFile(
+        file_id=event.meta["file_id"],
+        name=str(described.get("name", "")),
+        size=int(described.get("size", 0)),
+        content_type=str(described.get("content_type", "")),
+        added_on=event.recorded_at[:10],
+        notes=tuple(described.get("notes", ())),
+        checked=bool(described.get("checked", True)),
+    )
 
 
 def _stream(key: CaseKey, case_id: str, file_id: str, path: Path) -> Iterator[bytes]:
@@ -708,17 +725,7 @@ def _stream(key: CaseKey, case_id: str, file_id: str, path: Path) -> Iterator[by
         yield from decrypt_stream(key, case_id, file_item_id(file_id), source)
 
 
-_OPEN = (
-    Status.RECEIVED,
-    Status.ACKNOWLEDGED,
-    Status.ASSESSED,
-    Status.INVESTIGATING,
-    Status.DELIBERATING,
-    Status.REOPENED,
-)
-
-
-_OPEN_VALUES = [s.value for s in _OPEN]
+_OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 
 
 def _lanes(conn: sa.Connection, desks: Sequence[str]) -> list[Any]:

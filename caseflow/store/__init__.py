@@ -11,6 +11,7 @@ from caseflow.store.checkpoints import (
     Checkpoint,
     LogReport,
     checkpoint_if_due,
+    newest_checkpoint,
     sign_checkpoint,
     verify_log,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "VerifyReport",
     "alembic_config",
     "checkpoint_if_due",
+    "newest_checkpoint",
     "create_engine",
     "event_hash",
     "events_table",

@@ -167,6 +167,24 @@ def _last_checkpoint(conn: Connection, version: int) -> RecordedEvent | None:
     return None if row is None else _recorded(row)
 
 
+def newest_checkpoint(engine: Engine) -> Checkpoint | None:
+    """The newest checkpoint of the log, parsed; None if there is none or it is malformed.
+
+    For printing (the quarterly report publishes it): a malformed one is not
+    returned, since :func:`verify_log` reports it and nothing that does not
+    verify should be published.
+    """
+    with engine.connect() as conn:
+        version = EventStore(engine).stream_version(read_only(conn), CHECKPOINT_STREAM)
+        record = _last_checkpoint(conn, version)
+    if record is None:
+        return None
+    try:
+        return Checkpoint.from_event(record)
+    except ValueError:
+        return None
+
+
 def _append_checkpoint(
     engine: Engine,
     signer: Signer,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.browser.gate import CHROMIUM
 from tests.live_server import REPO_ROOT, LiveServer, start_live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",

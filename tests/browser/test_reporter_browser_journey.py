@@ -8,7 +8,6 @@ a wrong code and an empty form. Screenshots go to test-artifacts/screenshots/.
 from __future__ import annotations
 
 import calendar
-import os
 import re
 import secrets
 from datetime import date, datetime, timedelta
@@ -18,29 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.browser.gate import require_browser
 
-
-def _why_the_browser_cannot_run() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[test]')"
-    return None
-
-
-# Skipped where Chromium is missing; CI sets TEST_REQUIRE_BROWSER=1 so that a
-# broken image fails instead of passing with the browser tests skipped.
-_why_not = _why_the_browser_cannot_run()
-if _why_not is not None:
-    if os.environ.get("TEST_REQUIRE_BROWSER") == "1":
-        pytest.fail(
-            f"TEST_REQUIRE_BROWSER=1 but the browser tests cannot run: {_why_not}",
-            pytrace=False,
-        )
-    pytest.skip(f"browser tests skipped: {_why_not}", allow_module_level=True)
+require_browser()
 
 from playwright.sync_api import Page, expect  # noqa: E402
 

@@ -16,7 +16,6 @@ running server's data directory.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -27,31 +26,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser.gate import require_browser
 from tests.live_server import REPO_ROOT, LiveServer, _server_env
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def _why_the_browser_cannot_run() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[test]')"
-    return None
-
-
-# Skipped where Chromium is missing; CI sets TEST_REQUIRE_BROWSER=1 so that a
-# broken image fails instead of passing with the browser tests skipped.
-_why_not = _why_the_browser_cannot_run()
-if _why_not is not None:
-    if os.environ.get("TEST_REQUIRE_BROWSER") == "1":
-        pytest.fail(
-            f"TEST_REQUIRE_BROWSER=1 but the browser tests cannot run: {_why_not}",
-            pytrace=False,
-        )
-    pytest.skip(f"browser tests skipped: {_why_not}", allow_module_level=True)
+require_browser()
 
 import pyotp  # noqa: E402
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
