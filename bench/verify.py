@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa  # noqa: E402
 
 from caseflow.store import create_engine, events_table, migrate, verify_chain  # noqa: E402
-from caseflow.store.chain import GENESIS, event_hash  # noqa: E402
+from caseflow.store.hashing import GENESIS, event_hash  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TYPES = [

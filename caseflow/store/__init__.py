@@ -5,7 +5,7 @@ Other packages import from here, not from the modules inside.
 
 from __future__ import annotations
 
-from caseflow.store.chain import GENESIS, VerifyReport, event_hash, verify_chain
+from caseflow.store.chain import VerifyReport, verify_chain
 from caseflow.store.checkpoints import (
     CHECKPOINT_STREAM,
     Checkpoint,
@@ -18,6 +18,7 @@ from caseflow.store.checkpoints import (
 from caseflow.store.engine import alembic_config, create_engine, migrate
 from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
 from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
+from caseflow.store.hashing import GENESIS, event_hash
 
 __all__ = [
     "CHECKPOINT_STREAM",

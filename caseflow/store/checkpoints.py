@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from caseflow.store.chain import GENESIS, HASH_SIZE, verify_chain
+from caseflow.store.chain import verify_chain
 from caseflow.store.engine import read_only
 from caseflow.store.errors import ConcurrencyConflict
 from caseflow.store.events import (
@@ -59,6 +59,7 @@ from caseflow.store.events import (
     _recorded,
     events_table,
 )
+from caseflow.store.hashing import GENESIS, HASH_SIZE
 from crypto.errors import CryptoError
 from crypto.signing import Signer, key_id, verify_signature
 

@@ -35,9 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
-from caseflow.store.chain import GENESIS, event_hash
 from caseflow.store.engine import READ_ONLY, read_only
 from caseflow.store.errors import ConcurrencyConflict, StoreError
+from caseflow.store.hashing import GENESIS, event_hash
 from caseflow.store.metadata import metadata
 
 JSONValue: TypeAlias = (
