@@ -25,11 +25,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Static checks (CI runs them after the tests): ruff, mypy strict on crypto/,
-# caseflow/ and config/, bandit with no finding of high severity.
+# caseflow/, identity/, reporting/, sanitize/ and config/, bandit with no finding
+# of high severity.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy crypto caseflow config
-	$(BIN)/bandit -q -r app crypto caseflow config migrations --severity-level high
+	$(BIN)/mypy crypto caseflow identity reporting sanitize config
+	$(BIN)/bandit -q -r app crypto caseflow identity reporting sanitize config migrations --severity-level high
 
 # Known vulnerabilities in the locked dependencies. Needs PyPI's JSON API;
 # not part of CI, whose network reaches the package index but not that API.

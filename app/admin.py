@@ -41,18 +41,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app import services
-from app.staff import ROLE_TEXT, desk_private_key, require_staff
-from caseflow.service import accounts
-from caseflow.service.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from caseflow.store.records import desk_members_table, staff_table
+from app.staff_access import desk_private_key, require_staff
+from app.words import ROLE_TEXT
+from identity import accounts
+from identity.roles import ADMIN_ROLES, DESK_ROLES, ROLES
+from identity.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 bp = Blueprint("admin", __name__, url_prefix="/staff")
-
-#: Who manages accounts and desks: never anyone who reads cases.
-ADMIN_ROLES = ("administrator",)
-
-#: Roles that may hold a desk key.
-DESK_ROLES = ("investigator", "desk_lead", "committee_member", "oversight")
 
 
 @dataclass(frozen=True)
@@ -69,28 +64,11 @@ class Account:
 
 def _accounts() -> list[Account]:
     auth = services.staff_auth()
-    s, m = staff_table, desk_members_table
     with services.engine().connect() as conn:
-        rows = conn.execute(
-            sa.select(s.c.id, s.c.username, s.c.role, s.c.totp_sealed.is_not(None)).order_by(
-                s.c.username
-            )
-        ).all()
-        members: dict[str, list[str]] = {}
-        for desk_id, staff_id in conn.execute(
-            sa.select(m.c.desk_id, m.c.staff_id).order_by(m.c.desk_id)
-        ):
-            members.setdefault(staff_id, []).append(desk_id)
+        listed = accounts.list_accounts(conn)
     return [
-        Account(
-            r.id,
-            r.username,
-            r.role,
-            tuple(members.get(r.id, ())),
-            bool(r[3]),
-            auth.lock_remaining(r.username) > 0,
-        )
-        for r in rows
+        Account(a.id, a.username, a.role, a.desks, a.enrolled, auth.lock_remaining(a.username) > 0)
+        for a in listed
     ]
 
 
@@ -108,11 +86,9 @@ def _desk_ids() -> list[str]:
 
 
 def _username_is_free(_form: FlaskForm, field: StringField) -> None:
-    wanted = (field.data or "").strip().casefold()
     with services.engine().connect() as conn:
-        taken = {u.casefold() for u in conn.execute(sa.select(staff_table.c.username)).scalars()}
-    # Case-insensitive: "Anna" beside "anna" would confuse every list and log.
-    if wanted in taken:
+        taken = accounts.username_taken(conn, field.data or "")
+    if taken:
         raise ValidationError(_l("An account with this username exists already."))
 
 
@@ -134,7 +110,7 @@ class NewAccountForm(FlaskForm):
     )
     role = SelectField(
         _l("Role"),
-        choices=[SelectChoice(role, ROLE_TEXT[role]) for role in accounts.ROLES],
+        choices=[SelectChoice(role, ROLE_TEXT[role]) for role in ROLES],
         validate_choice=True,
     )
     password = PasswordField(

@@ -54,8 +54,8 @@ def main() -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing if the database is already set up.")
 def init(demo: bool, if_missing: bool) -> None:
     """Create secrets, the database, the desks (and demo staff)."""
-    from caseflow.service.bootstrap import bootstrap
     from caseflow.store import create_engine, migrate
+    from identity.bootstrap import bootstrap
 
     try:
         preliminary = load_settings(require_secrets=False)
@@ -260,7 +260,7 @@ def verify(database_url: str | None, public_key: str | None) -> None:
 @main.command()
 def checkpoint() -> None:
     """Sign a checkpoint of the event log now, whatever the interval."""
-    from caseflow.service.clock import system_clock
+    from caseflow.clock import system_clock
     from caseflow.store import create_engine, sign_checkpoint
     from crypto.signing import Signer
 
@@ -350,7 +350,7 @@ _register_staff_commands(main)
 
 def _moment(text: str | None) -> datetime:
     """``--now``: an ISO date or time, Stockholm time unless it names its zone."""
-    from caseflow.service.clock import STOCKHOLM, system_clock
+    from caseflow.clock import STOCKHOLM, system_clock
 
     if text is None:
         return system_clock()
@@ -376,10 +376,10 @@ def tick(now_text: str | None) -> None:
     from datetime import timedelta
 
     from app.services import make_staff_auth, make_staff_sessions
-    from caseflow.service.reporter_sessions import ReporterSessions
     from caseflow.service.tick import Tick
     from caseflow.store import checkpoint_if_due, create_engine
     from crypto.signing import Signer
+    from identity.reporter_sessions import ReporterSessions
 
     now = _moment(now_text)
     settings = _settings()
@@ -428,7 +428,8 @@ def report(
     ``--quarter 2026Q3`` writes visselpipa-2026Q3.{html,pdf,csv};
     ``--year 2026 --supervisor`` writes visselpipa-2026-supervisor.{html,pdf,csv}.
     """
-    from caseflow.service.reports import (
+    from caseflow.store import create_engine
+    from reporting.reports import (
         FIRST_YEAR,
         LAST_YEAR,
         annual_supervisor_report,
@@ -438,7 +439,6 @@ def report(
         render_html,
         render_pdf,
     )
-    from caseflow.store import create_engine
 
     # Check the arguments before reading settings or the database.
     if (quarter is None) == (year is None):

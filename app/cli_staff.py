@@ -50,7 +50,7 @@ def read_recovery_key(path: Path) -> PrivateKey:
 
 
 def _new_password(password_file: Path | None, prompt: str) -> str:
-    from caseflow.service.staff_auth import PasswordRejected, check_new_password
+    from identity.staff_auth import PasswordRejected, check_new_password
 
     if password_file is not None:
         try:
@@ -67,7 +67,7 @@ def _new_password(password_file: Path | None, prompt: str) -> str:
 
 
 def _member(conn: sa.Connection, username: str) -> Any:
-    from caseflow.service import accounts
+    from identity import accounts
 
     member = accounts.staff_by_username(conn, username)
     if member is None:
@@ -95,10 +95,11 @@ _recovery_key = click.option(
 @_password_file
 def add_user(username: str, role: str, password_file: Path | None) -> None:
     """Create a staff account (it enrols a second factor at first sign-in)."""
-    from caseflow.service import accounts
+    from identity import accounts
+    from identity.roles import ROLES
 
-    if role not in accounts.ROLES:
-        raise click.ClickException(f"--role must be one of {', '.join(accounts.ROLES)}")
+    if role not in ROLES:
+        raise click.ClickException(f"--role must be one of {', '.join(ROLES)}")
     username = username.strip()
     if not username or len(username) > 150:
         raise click.ClickException("the username must have 1 to 150 characters")
@@ -122,8 +123,8 @@ def add_user(username: str, role: str, password_file: Path | None) -> None:
 
 
 def _unlock_desk(conn: sa.Connection, desk_id: str, recovery: PrivateKey) -> PrivateKey:
-    from caseflow.service import accounts
     from crypto import CryptoError
+    from identity import accounts
 
     try:
         desk_key = accounts.open_desk_key_for_recovery(conn, desk_id, recovery)
@@ -146,7 +147,7 @@ def _unlock_desk(conn: sa.Connection, desk_id: str, recovery: PrivateKey) -> Pri
 @_recovery_key
 def add_desk_member(desk: str, username: str, recovery_key_file: Path) -> None:
     """Give USERNAME the key of DESK (sealed to their public key)."""
-    from caseflow.service import accounts
+    from identity import accounts
 
     recovery = read_recovery_key(recovery_key_file)
     engine = _engine(_settings())
@@ -178,8 +179,8 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
     sealed again to a new key, so a copy of the old key is worthless. Without
     it, the next desk member to open the key rotates it.
     """
-    from caseflow.service import accounts
-    from caseflow.service.desk_keys import RotationRefused, rotate_desk_key
+    from identity import accounts
+    from identity.desk_keys import RotationRefused, rotate_desk_key
 
     recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
     engine = _engine(_settings())
@@ -223,7 +224,7 @@ def recover_user(
 ) -> None:
     """Set a new password for USERNAME from the recovery copy of their key."""
     from app.services import throttle_key
-    from caseflow.service.staff_auth import RecoveryImpossible, StaffAuth
+    from identity.staff_auth import RecoveryImpossible, StaffAuth
 
     recovery = read_recovery_key(recovery_key_file)
     settings = _settings()

@@ -3,7 +3,7 @@
 Uploads arrive sealed under a *staging* key that exists only in the request's
 memory (see :class:`Staging`). Once the form is valid, each staged file is
 decrypted again as a stream, its kind checked from its content, its
-structure and identifying metadata inspected (:mod:`app.attachments`), and
+structure and identifying metadata inspected (:mod:`sanitize`), and
 the version to keep — cleaned, unless the reporter chose to keep the hidden
 details as evidence — sealed under the case key as a new blob. The staged
 blob is deleted; and since its key dies with the request, a copy that
@@ -23,7 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.attachments import (
+from caseflow.service.uploads import SealedFile, SealedUpload, file_item_id
+from crypto import CryptoError
+from crypto.files import decrypt_stream
+from crypto.sealing import CaseKey
+from sanitize import (
     AttachmentError,
     Finding,
     Kind,
@@ -33,10 +37,6 @@ from app.attachments import (
     needs_whole_file,
     sniff,
 )
-from caseflow.service.uploads import SealedFile, SealedUpload, file_item_id
-from crypto import CryptoError
-from crypto.files import decrypt_stream
-from crypto.sealing import CaseKey
 
 
 @dataclass

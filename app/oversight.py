@@ -2,7 +2,7 @@
 
 Nothing here opens a case key or reads a sealed body: the pages are built
 from the projections and the plaintext event metadata
-(:mod:`caseflow.service.statistics`). A case is a reference; it becomes a
+(:mod:`reporting.statistics`). A case is a reference; it becomes a
 link to the case page only when the oversight desk itself holds a grant for
 it (a case routed to oversight) and the viewer is a member of that desk.
 
@@ -42,10 +42,11 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import Optional, Regexp, ValidationError
 
 from app import services
-from app.staff import require_staff
-from app.workspace import DEADLINE_TEXT, STATUS_TEXT
+from app.staff_access import require_staff
+from app.words import DEADLINE_TEXT, STATUS_TEXT
 from caseflow.domain.dates import STOCKHOLM, add_months
-from caseflow.service.statistics import (
+from identity.roles import OVERSIGHT_ROLES, STATISTICS_ROLES
+from reporting.statistics import (
     MAX_MONTHS,
     SUPPRESSED,
     Breakdown,
@@ -62,8 +63,6 @@ from caseflow.service.statistics import (
 
 bp = Blueprint("oversight", __name__, url_prefix="/staff")
 
-OVERSIGHT_ROLES = ("oversight", "auditor")
-STATISTICS_ROLES = ("oversight", "desk_lead", "committee_member", "auditor")
 
 OUTCOME_TEXT = {
     "substantiated": _l("Substantiated"),

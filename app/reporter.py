@@ -36,9 +36,10 @@ from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
 from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
 from app.i18n import LOCALES
 from app.security import accept_uploads
-from caseflow.service.intake import CaseAccess, Report
+from caseflow.service.intake import Report
 from caseflow.service.uploads import DiscardingUpload, SealedUpload
 from crypto.sealing import CaseKey
+from identity.reporter_sessions import CaseAccess
 
 bp = Blueprint("reporter", __name__)
 

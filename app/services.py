@@ -9,12 +9,12 @@ from flask import Flask, current_app
 
 from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake
-from caseflow.service.reporter_sessions import ReporterSessions
-from caseflow.service.staff_auth import StaffAuth, Throttle
-from caseflow.service.staff_sessions import StaffSessions
 from caseflow.store import create_engine
 from config.settings import Settings
 from crypto.kdf import seconds_per_derivation
+from identity.reporter_sessions import ReporterSessions
+from identity.staff_auth import StaffAuth, Throttle
+from identity.staff_sessions import StaffSessions
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -1,10 +1,7 @@
 """The staff workspace: sign-in with password and second factor, home, password, logout.
 
-A staff session lives in its own cookie (``__Host-vp_staff``), whose value
-opens the server half (see caseflow/service/staff_sessions.py). Views that
-need a signed-in member use :func:`require_staff`; it loads ``g.staff`` and
-makes the member's private key available, for that request only, through
-:func:`staff_private_key` and :func:`desk_private_key`.
+The cookie and the guard other staff views use (:func:`require_staff`) are in
+app/staff_access.py.
 
 Every refusal of a username or password reads the same, whether or not the
 account exists; a lock (too many failures for the typed username) is a 429
@@ -13,15 +10,11 @@ with the form re-rendered and ``Retry-After``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import segno
 from flask import (
     Blueprint,
-    abort,
     after_this_request,
     flash,
     g,
@@ -32,153 +25,32 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from nacl.public import PrivateKey
 from werkzeug.wrappers import Response
 
 from app import services
+from app.staff_access import (
+    clear_session_cookie,
+    cookie_name,
+    current_session,
+    require_staff,
+    set_session_cookie,
+    signed_in_account,
+)
 from app.staff_forms import CodeForm, LoginForm, LogoutForm, PasswordChangeForm
-from caseflow.service.staff_auth import (
+from app.words import ROLE_TEXT
+from identity.roles import ADMIN_ROLES, CASE_ROLES, OVERSIGHT_ROLES, STATISTICS_ROLES
+from identity.staff_auth import (
     LoginLocked,
     LoginRefused,
     PasswordRejected,
     SignedIn,
 )
-from caseflow.service.staff_sessions import StaffSession
+from identity.staff_sessions import StaffSession
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-ROLE_TEXT = {
-    "investigator": _l("Investigator"),
-    "desk_lead": _l("Desk lead"),
-    "committee_member": _l("Committee member"),
-    "oversight": _l("Oversight"),
-    "administrator": _l("Administrator"),
-    "auditor": _l("Auditor"),
-}
-
-View = TypeVar("View", bound=Callable[..., Any])
 Page = str | tuple[str, int] | tuple[str, int, dict[str, str]] | Response
-
-
-@dataclass(frozen=True)
-class StaffIdentity:
-    """Who is signed in, for templates and access checks (no key material)."""
-
-    id: str
-    username: str
-    role: str
-    desks: tuple[str, ...]
-
-
-# -- the cookie ---------------------------------------------------------------
-
-
-def cookie_name() -> str:
-    # The __Host- prefix needs Secure, which a browser refuses on the plain
-    # HTTP of `make run`; the reporter session cookie does the same.
-    return "vp_staff" if services.settings().plain_http else "__Host-vp_staff"
-
-
-def _set_cookie(response: Response, token: str) -> Response:
-    # No Max-Age: the cookie ends with the browser; the server enforces the
-    # idle timeout and the absolute lifetime.
-    response.set_cookie(
-        cookie_name(),
-        token,
-        path="/",
-        secure=not services.settings().plain_http,
-        httponly=True,
-        samesite="Strict",
-    )
-    return response
-
-
-def _clear_cookie(response: Response) -> Response:
-    response.delete_cookie(
-        cookie_name(),
-        path="/",
-        secure=not services.settings().plain_http,
-        httponly=True,
-        samesite="Strict",
-    )
-    return response
-
-
-def _current() -> StaffSession | None:
-    """The session behind this request's cookie (opened once per request)."""
-    if "staff_session" not in g:
-        token = request.cookies.get(cookie_name())
-        g.staff_session = services.staff_sessions().open(token)
-        if token and g.staff_session is None:
-            # A stale cookie (expired, logged out elsewhere): drop it.
-            after_this_request(_clear_cookie)
-    current: StaffSession | None = g.staff_session
-    return current
-
-
-def _signed_in(current: StaffSession) -> SignedIn | None:
-    return services.staff_auth().account(current.staff_id, current.private_key)
-
-
-# -- what other views use -----------------------------------------------------
-
-
-def require_staff(*roles: str) -> Callable[[View], View]:
-    """Let a view run only for a member past both factors (and with one of
-    ``roles``, if given); otherwise redirect to sign-in or answer 403.
-
-    Sets ``g.staff`` (:class:`StaffIdentity`); the private key is available
-    through :func:`staff_private_key` until the request ends.
-    """
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            current = _current()
-            if current is None:
-                return redirect(url_for("staff.login"), code=303)
-            if not current.second_factor_done:
-                return redirect(url_for("staff.login_code"), code=303)
-            account = _signed_in(current)
-            if account is None:
-                services.staff_sessions().destroy(current.token)
-                after_this_request(_clear_cookie)
-                return redirect(url_for("staff.login"), code=303)
-            if roles and account.role not in roles:
-                abort(403)
-            g.staff = StaffIdentity(
-                account.staff_id,
-                account.username,
-                account.role,
-                services.staff_auth().desks(account.staff_id),
-            )
-            g.staff_private_key = current.private_key
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
-
-def staff_private_key() -> PrivateKey:
-    """The signed-in member's private key, for this request only.
-
-    .. warning::
-       Never store it (not in ``session``, not in a log, not in a global):
-       it opens every desk key the member holds.
-    """
-    key: PrivateKey | None = g.get("staff_private_key")
-    if key is None:
-        raise RuntimeError("staff_private_key() outside a view guarded by require_staff")
-    return key
-
-
-def desk_private_key(desk_id: str) -> PrivateKey | None:
-    """The key of ``desk_id`` as the signed-in member holds it; None if not a member."""
-    staff: StaffIdentity = g.staff
-    return services.staff_auth().desk_key(staff.id, staff_private_key(), desk_id)
 
 
 # -- pages ----------------------------------------------------------------------
@@ -197,11 +69,6 @@ def _register(state: Any) -> None:
 
 def staff_menu(role: str) -> list[tuple[str, str]]:
     """The workspace's pages this role may open: (endpoint, label), from each page's own roles."""
-    # Imported here: these modules build on this one.
-    from app.admin import ADMIN_ROLES
-    from app.oversight import OVERSIGHT_ROLES, STATISTICS_ROLES
-    from caseflow.service.workspace import CASE_ROLES
-
     pages = (
         ("workspace.inbox", _("Inbox"), CASE_ROLES),
         ("oversight.overview_page", _("Oversight"), OVERSIGHT_ROLES),
@@ -248,7 +115,7 @@ def login() -> Page:
     sessions.destroy(request.cookies.get(cookie_name()))
     token = sessions.create(signed_in.staff_id, signed_in.private_key)
     target = "staff.login_code" if signed_in.enrolled else "staff.enrol"
-    return _set_cookie(redirect(url_for(target), code=303), token)
+    return set_session_cookie(redirect(url_for(target), code=303), token)
 
 
 def _locked(page: str, error: LoginLocked) -> tuple[str, int, dict[str, str]]:
@@ -257,16 +124,16 @@ def _locked(page: str, error: LoginLocked) -> tuple[str, int, dict[str, str]]:
 
 def _half_signed_in() -> tuple[StaffSession, SignedIn] | Response:
     """The password-only session of the code and enrolment pages."""
-    current = _current()
+    current = current_session()
     if current is None:
         flash(_("Sign in with your username and password first."), "error")
         return redirect(url_for("staff.login"), code=303)
     if current.second_factor_done:
         return redirect(url_for("staff.home"), code=303)
-    account = _signed_in(current)
+    account = signed_in_account(current)
     if account is None:
         services.staff_sessions().destroy(current.token)
-        after_this_request(_clear_cookie)
+        after_this_request(clear_session_cookie)
         return redirect(url_for("staff.login"), code=303)
     return current, account
 
@@ -300,7 +167,7 @@ def login_code() -> Page:
         notice = _("The code is wrong or has already been used. Try the next code.")
         return _render_code(form, notice), 400
     token = services.staff_sessions().elevate(current)
-    return _set_cookie(redirect(url_for("staff.home"), code=303), token)
+    return set_session_cookie(redirect(url_for("staff.home"), code=303), token)
 
 
 def _qr_svg(uri: str) -> Markup:
@@ -349,7 +216,7 @@ def enrol() -> Page:
     response = Response(
         render_template("staff/recovery_codes.html", codes=codes), mimetype="text/html"
     )
-    return _set_cookie(response, token)
+    return set_session_cookie(response, token)
 
 
 @bp.get("/")
@@ -402,6 +269,6 @@ def logout() -> Response:
     services.staff_sessions().destroy(request.cookies.get(cookie_name()))
     session.clear()
     response = redirect(url_for("staff.login"), code=303)
-    _clear_cookie(response)
+    clear_session_cookie(response)
     response.headers["Clear-Site-Data"] = '"cookies", "storage", "cache"'
     return response

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from caseflow.service.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from identity.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):

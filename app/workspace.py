@@ -1,6 +1,6 @@
 """The investigator's workspace: the inbox, the case page, its actions and file downloads.
 
-Routes (all under /staff, all behind :func:`app.staff.require_staff`):
+Routes (all under /staff, all behind :func:`app.staff_access.require_staff`):
 
 - ``GET /staff/inbox``: the cases of the member's desks (primary or
   consulted) from the ``case_index`` projection, filtered and sorted by the
@@ -55,13 +55,13 @@ from wtforms.validators import (
 )
 
 from app import services
-from app.staff import desk_private_key, require_staff
+from app.staff_access import desk_private_key, require_staff
+from app.words import DEADLINE_TEXT, STATUS_TEXT
+from caseflow.clock import STOCKHOLM
 from caseflow.domain import CommandKind
 from caseflow.domain.errors import CommandRefused
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
-from caseflow.service.clock import STOCKHOLM
 from caseflow.service.workspace import (
-    CASE_ROLES,
     AccessDenied,
     Action,
     CaseChanged,
@@ -69,6 +69,7 @@ from caseflow.service.workspace import (
     StaffCaseView,
     Workspace,
 )
+from identity.roles import CASE_ROLES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff")
 
@@ -78,26 +79,6 @@ MAX_TEXT = 10000
 MAX_REASON = 2000
 
 # -- words ---------------------------------------------------------------------------
-
-STATUS_TEXT = {
-    "received": _l("Received"),
-    "acknowledged": _l("Acknowledged"),
-    "assessed": _l("Assessed"),
-    "investigating": _l("Investigating"),
-    "deliberating": _l("Deliberating"),
-    "concluded": _l("Concluded"),
-    "rejected": _l("Rejected"),
-    "reopened": _l("Reopened"),
-    "shredded": _l("Shredded"),
-}
-
-DEADLINE_TEXT = {
-    "acknowledgement": _l("Acknowledgement"),
-    "feedback": _l("Feedback to the reporter"),
-    "inactivity": _l("Inactivity reminder"),
-    "recommendation": _l("Recommendation due"),
-    "retention": _l("Retention (shredding)"),
-}
 
 EVENT_TEXT = {
     "ReportReceived": _l("Report received"),

@@ -51,12 +51,12 @@ import pyotp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from app import create_app  # noqa: E402
-from caseflow.service import accounts  # noqa: E402
-from caseflow.service.bootstrap import bootstrap  # noqa: E402
-from caseflow.service.clock import STOCKHOLM  # noqa: E402
+from caseflow.clock import STOCKHOLM  # noqa: E402
 from caseflow.store import create_engine, migrate  # noqa: E402
 from caseflow.store.projections import case_index_table  # noqa: E402
 from config.settings import load_settings  # noqa: E402
+from identity import accounts  # noqa: E402
+from identity.bootstrap import bootstrap  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bänkprov för inkorgen 2026"

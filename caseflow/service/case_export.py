@@ -16,7 +16,7 @@ ground, which this export is not).
 
 from __future__ import annotations
 
-from caseflow.service.reports import pdf_text
+from caseflow.pdf import pdf_text
 from caseflow.service.workspace import StaffCaseView
 
 REDACTED = "[redacted: identity details of the reporter]"

@@ -17,10 +17,10 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from caseflow.clock import STOCKHOLM, Clock, system_clock
 from caseflow.domain import CaseState, Rules, decide, evolve, from_record, replay, to_record
 from caseflow.domain.commands import Command
 from caseflow.domain.events import CaseEvent, Event
-from caseflow.service.clock import STOCKHOLM, Clock, system_clock
 from caseflow.service.projections import Projections
 from caseflow.store import ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
 

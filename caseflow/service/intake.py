@@ -18,12 +18,12 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from nacl.public import PublicKey
 
+from caseflow.clock import Clock, reporter_day, system_clock
 from caseflow.domain import CaseState, Status
 from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive
 from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
-from caseflow.service.clock import Clock, reporter_day, system_clock
 from caseflow.service.uploads import DescribedFile, SealedUpload, file_meta_item_id
 from caseflow.store import RecordedEvent
 from caseflow.store.records import (
@@ -38,6 +38,7 @@ from crypto import CryptoError, InvalidReceipt
 from crypto.kdf import derive_reporter_keys
 from crypto.receipt import Receipt
 from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
+from identity.reporter_sessions import CaseAccess
 
 REPORT_ITEM = "report"
 CONTACT_ITEM = "contact"
@@ -90,17 +91,6 @@ class UploadTarget(Protocol):
 
     case_id: str
     key: CaseKey
-
-
-@dataclass(frozen=True)
-class CaseAccess:
-    """What an open reporter session holds: the case and its key, never the receipt."""
-
-    case_id: str
-    key: CaseKey
-
-    def __repr__(self) -> str:
-        return f"CaseAccess(case_id={self.case_id!r}, key=<hidden>)"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from nacl.public import PrivateKey
 
+from caseflow.clock import STOCKHOLM, Clock, system_clock
 from caseflow.domain import TABLE, CaseState, CommandKind, Status
 from caseflow.domain.commands import (
     Acknowledge,
@@ -61,7 +62,6 @@ from caseflow.domain.policies.deadlines import Deadline, open_deadlines
 from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
-from caseflow.service.clock import STOCKHOLM, Clock, system_clock
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
 from caseflow.service.projections import earlier_findings
 from caseflow.service.uploads import blob_dir, file_item_id, file_meta_item_id
@@ -71,15 +71,11 @@ from caseflow.store.records import desk_members_table, files_table, grants_table
 from crypto import CryptoError
 from crypto.files import decrypt_stream
 from crypto.sealing import CaseKey, open_grant, open_item, seal_item
-
-#: Roles that work on case content. Administrators and auditors never do
-#: (DESIGN.md §1), even if an account of theirs were added to a desk.
-CASE_ROLES = frozenset({"investigator", "desk_lead", "committee_member", "oversight"})
+from identity.roles import CASE_ROLES, COMMITTEE_ROLE
 
 #: The desk whose committee members deliberate: recommendations and sanctions
 #: (the id of the ethics committee in config/desks.toml).
 COMMITTEE_DESK = "ethics"
-COMMITTEE_ROLE = "committee_member"
 
 #: Commands that are the committee's alone.
 COMMITTEE_KINDS = frozenset(

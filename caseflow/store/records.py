@@ -47,7 +47,7 @@ desks_table = Table(
     # offline), so a desk whose last member leaves is not lost.
     Column("recovery_sealed_key", LargeBinary, nullable=False),
     # A member was removed by someone who does not hold the desk key: the
-    # next member to open it rotates it (caseflow/service/desk_keys.py).
+    # next member to open it rotates it (identity/desk_keys.py).
     Column("rotation_due", Boolean, nullable=False, server_default=false()),
 )
 

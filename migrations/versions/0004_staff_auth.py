@@ -9,7 +9,7 @@ Revises: 0003
   the last accepted TOTP time step (a code is never accepted twice).
 - ``organisation_keys`` holds the public half of the offline recovery key.
 - ``staff_sessions``: the server half of a staff session (see
-  caseflow/service/staff_sessions.py).
+  identity/staff_sessions.py).
 - ``staff_recovery_codes``: Argon2id hashes of single-use recovery codes.
 - ``login_throttle``: failed sign-ins per keyed hash of the typed username,
   in the database so that every worker and instance sees the same count.

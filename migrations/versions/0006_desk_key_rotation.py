@@ -5,7 +5,7 @@ Revises: 0005
 
 Removing a desk member in the browser is done by an administrator, who holds
 no desk key; ``rotation_due`` asks the next member who opens the desk key to
-rotate it (caseflow/service/desk_keys.py).
+rotate it (identity/desk_keys.py).
 """
 
 from __future__ import annotations

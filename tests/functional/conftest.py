@@ -15,12 +15,12 @@ from nacl.public import PrivateKey
 
 from app import create_app
 from caseflow.domain.commands import Acknowledge, GiveFeedback, RequestInformation
-from caseflow.service.bootstrap import bootstrap
 from caseflow.service.cases import Step
 from caseflow.service.intake import message_item
 from caseflow.store import create_engine, migrate
 from config.settings import Settings, load_settings
 from crypto.sealing import seal_item
+from identity.bootstrap import bootstrap
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pyotp
 from flask.testing import FlaskClient
 from nacl.public import PrivateKey
 
-from caseflow.service import accounts
+from identity import accounts
 from tests.functional.pages import hidden_fields
 
 PASSWORD = "korrekt häst batteri häfta"

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from caseflow.service.bootstrap import bootstrap
 from caseflow.store import create_engine, migrate
 from caseflow.store.records import reporter_index_table
+from identity.bootstrap import bootstrap
 from tests.functional.conftest import HttpsClient, make_settings
 from tests.functional.pages import hidden_fields, open_status, submit_report, text_of
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from caseflow.service import accounts
 from caseflow.store.records import desk_members_table, staff_table
+from identity import accounts
 from tests.functional.pages import hidden_fields, submit_report
 from tests.functional.staff_pages import add_member, enrol, sign_in, text
 

@@ -14,7 +14,7 @@ from caseflow.store.records import files_table, grants_table, reporter_index_tab
 from crypto.files import decrypt_stream
 from crypto.sealing import open_grant, open_item
 from tests.functional.pages import open_status, receipt_from, submit_report, text_of
-from tests.unit.attachments.attachments_samples import jpeg_with_gps, pdf_with_author
+from tests.unit.sanitize.attachments_samples import jpeg_with_gps, pdf_with_author
 
 
 def _stored_file(deployment) -> tuple[dict, bytes]:
@@ -88,8 +88,8 @@ def test_active_content_is_refused_with_a_reason_and_nothing_is_kept(deployment,
 
 def test_a_file_too_large_to_check_is_kept_and_said_so(database_url, tmp_path):
     from app import create_app
-    from caseflow.service.bootstrap import bootstrap
     from caseflow.store import create_engine, migrate
+    from identity.bootstrap import bootstrap
     from tests.functional.conftest import HttpsClient, make_settings
 
     settings = make_settings(database_url, tmp_path / "data", max_check_bytes=1024)

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
-from caseflow.service.bootstrap import bootstrap
 from caseflow.store import create_engine, migrate
 from caseflow.store.records import files_table, grants_table, reporter_index_table
+from identity.bootstrap import bootstrap
 from tests.functional.conftest import HttpsClient, make_settings
 from tests.functional.pages import hidden_fields, open_status, receipt_from, submit_report
 

@@ -15,7 +15,7 @@ from html import unescape
 from click.testing import CliRunner
 
 from app.cli import main
-from caseflow.service.clock import STOCKHOLM
+from caseflow.clock import STOCKHOLM
 from caseflow.service.proofs import check_against_log, verify_proof
 from crypto.signing import Signer
 from tests.functional.pages import hidden_fields, open_status, receipt_from, submit_report

@@ -8,10 +8,10 @@ import json
 import sqlalchemy as sa
 
 from caseflow.domain.commands import GiveFeedback, RequestInformation
-from caseflow.service.intake import CaseAccess
 from caseflow.store import EventStore
 from caseflow.store.records import grants_table, reporter_index_table
 from crypto.sealing import open_grant, open_item
+from identity.reporter_sessions import CaseAccess
 from tests.functional.pages import (
     hidden_fields,
     open_status,

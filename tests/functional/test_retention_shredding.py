@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from caseflow.clock import STOCKHOLM
 from caseflow.domain.commands import Acknowledge, Assess, Conclude, PlaceHold
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
-from caseflow.service.bootstrap import bootstrap
 from caseflow.service.cases import CaseService, Step
-from caseflow.service.clock import STOCKHOLM
 from caseflow.service.intake import Intake, Report
 from caseflow.service.tick import Tick
 from caseflow.store import EventStore, create_engine, migrate, verify_chain
 from caseflow.store.projections import case_index_table
 from caseflow.store.records import grants_table
+from identity.bootstrap import bootstrap
 from tests.functional.conftest import make_settings
 
 

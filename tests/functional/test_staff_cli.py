@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from app.cli import main
-from caseflow.service import accounts
-from caseflow.service.staff_auth import LoginRefused, StaffAuth
 from caseflow.store import create_engine
 from caseflow.store.records import desk_members_table, desks_table
 from config.settings import load_settings
+from identity import accounts
+from identity.staff_auth import LoginRefused, StaffAuth
 from tests.conftest import CHEAP_KDF
 from tests.functional.conftest import cli_env
 

@@ -7,8 +7,8 @@ import re
 import sqlalchemy as sa
 
 from app import create_app
-from caseflow.service import accounts
 from caseflow.store.records import staff_sessions_table
+from identity import accounts
 from tests.functional.staff_pages import (
     add_member,
     enrol,
@@ -222,7 +222,7 @@ def test_change_password_then_sign_in_with_it_and_the_desk_key_still_opens(deplo
 
 
 def test_a_role_the_view_does_not_allow_gets_403(deployment):
-    from app.staff import require_staff
+    from app.staff_access import require_staff
 
     member, totp, _codes = _enrolled(deployment, username="revisor", role="auditor", desks=())
 

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from caseflow.domain import CommandKind, Status
 from caseflow.domain.commands import DeclareConflict
-from caseflow.service.bootstrap import bootstrap
 from caseflow.service.cases import CaseService, Step
 from caseflow.service.intake import Intake, Report
 from caseflow.service.workspace import (
@@ -28,6 +27,7 @@ from caseflow.service.workspace import (
 )
 from caseflow.store.projections import case_index_table
 from config.settings import load_settings
+from identity.bootstrap import bootstrap
 
 
 @dataclass(frozen=True)

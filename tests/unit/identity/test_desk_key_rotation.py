@@ -1,0 +1,145 @@
+"""A member leaves a desk: the desk key is rotated and a kept copy of the old one is worthless."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from nacl.public import PrivateKey
+
+from caseflow.clock import STOCKHOLM
+from caseflow.service.cases import CaseService
+from caseflow.service.intake import Intake, Report
+from caseflow.store import create_engine, migrate
+from caseflow.store.records import desks_table, grants_table
+from crypto import DecryptionFailed
+from crypto.sealing import open_grant
+from identity import accounts
+from identity.bootstrap import bootstrap
+from identity.desk_keys import RotationRefused, open_or_rotate, rotate_desk_key
+from tests.functional.conftest import make_settings
+
+DESK = "anticorruption"
+
+
+def desk_grants(engine: sa.Engine) -> dict[str, bytes]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(grants_table.c.case_id, grants_table.c.sealed_key).where(
+                grants_table.c.recipient == f"desk:{DESK}"
+            )
+        )
+        return {case_id: bytes(sealed) for case_id, sealed in rows}
+
+
+@pytest.fixture
+def deployment(database_url, tmp_path, cheap_kdf):
+    settings = make_settings(database_url, tmp_path)
+    engine = create_engine(database_url)
+    migrate(engine)
+    made = bootstrap(engine, settings)
+    recovery = made.recovery_key
+    assert recovery is not None
+    members = {}
+    with engine.begin() as conn:
+        desk_key = accounts.open_desk_key_for_recovery(conn, DESK, recovery)
+        assert desk_key is not None
+        for name in ("ana", "bo"):
+            member, private = accounts.create_staff(conn, name, "investigator", "x" * 16, cheap_kdf)
+            accounts.add_desk_member(conn, DESK, member.id, desk_key)
+            members[name] = (member.id, private)
+    now = datetime(2026, 11, 2, 10, 0, tzinfo=STOCKHOLM)
+    intake = Intake(engine, settings, CaseService(engine, settings.rules), clock=lambda: now)
+    yield engine, intake, recovery, members, desk_key
+    engine.dispose()
+
+
+def report(intake: Intake, what: str) -> str:
+    submission = intake.begin()
+    intake.submit(submission, Report("bribery", "tullverket", what))
+    return submission.case_id
+
+
+def test_removing_a_member_rotates_the_key_at_the_next_members_use(deployment):
+    engine, intake, _recovery, members, old_key = deployment
+    before = report(intake, "Mutor vid upphandling.")
+    bo_id, bo_private = members["bo"]
+    with engine.begin() as conn:
+        assert accounts.remove_desk_member(conn, DESK, bo_id)
+    # Bo kept a copy of the desk key; until the rotation it still opens grants.
+    assert open_grant(desk_grants(engine)[before], before, old_key)
+
+    ana_id, ana_private = members["ana"]
+    new_key = open_or_rotate(engine, DESK, ana_id, ana_private)
+    assert new_key is not None and bytes(new_key) != bytes(old_key)
+    with engine.connect() as conn:
+        desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == DESK)).one()
+    assert desk.public_key == bytes(new_key.public_key) and desk.key_version == 2
+    assert desk.rotation_due is False
+
+    after = report(intake, "Jäv vid tillsättning.")
+    grants = desk_grants(engine)
+    for case_id in (before, after):
+        # The desk reads old and new cases with the new key only…
+        assert open_grant(grants[case_id], case_id, new_key)
+        # …and the copy Bo kept opens neither.
+        with pytest.raises(DecryptionFailed):
+            open_grant(grants[case_id], case_id, old_key)
+    assert open_or_rotate(engine, DESK, bo_id, bo_private) is None
+    # A second opening does not rotate again.
+    again = open_or_rotate(engine, DESK, ana_id, ana_private)
+    assert again is not None and bytes(again) == bytes(new_key)
+
+
+def test_the_recovery_key_opens_the_rotated_desk_key(deployment):
+    engine, _intake, recovery, members, old_key = deployment
+    with engine.begin() as conn:
+        accounts.remove_desk_member(conn, DESK, members["bo"][0])
+        rotation = rotate_desk_key(conn, DESK, old_key)
+        assert rotation.members == 1 and "private" not in repr(rotation)
+        reopened = accounts.open_desk_key_for_recovery(conn, DESK, recovery)
+    assert reopened is not None and bytes(reopened) == bytes(rotation.private_key)
+
+
+def test_a_wrong_key_cannot_rotate(deployment):
+    engine, *_ = deployment
+    with pytest.raises(RotationRefused, match="not the current key"), engine.begin() as conn:
+        rotate_desk_key(conn, DESK, PrivateKey.generate())
+
+
+def test_two_members_at_once_rotate_once(deployment, database_url, cheap_kdf):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: the two cannot overlap there")
+    engine, intake, _recovery, members, _old = deployment
+    report(intake, "Mutor.")
+    with engine.begin() as conn:
+        accounts.remove_desk_member(conn, DESK, members["bo"][0])
+        carl, carl_private = accounts.create_staff(
+            conn, "carl", "investigator", "y" * 16, cheap_kdf
+        )
+    # Carl joins with the old key before anyone rotates.
+    with engine.begin() as conn:
+        accounts.add_desk_member(conn, DESK, carl.id, _old)
+    keys: list[PrivateKey | None] = []
+    barrier = threading.Barrier(2)
+
+    def open_as(staff_id: str, private: PrivateKey) -> None:
+        barrier.wait()
+        keys.append(open_or_rotate(engine, DESK, staff_id, private))
+
+    threads = [
+        threading.Thread(target=open_as, args=members["ana"]),
+        threading.Thread(target=open_as, args=(carl.id, carl_private)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({bytes(k) for k in keys if k is not None}) == 1
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.select(desks_table.c.key_version).where(desks_table.c.id == DESK)
+        ).scalar_one()
+    assert version == 2
