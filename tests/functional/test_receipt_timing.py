@@ -9,6 +9,7 @@ from crypto.receipt import Receipt
 from tests.functional.pages import hidden_fields, receipt_from, submit_report
 
 PAIRS = 25
+ROUNDS = 4
 
 
 def _timed_check(deployment, receipt: str) -> tuple[float, int]:
@@ -20,10 +21,9 @@ def _timed_check(deployment, receipt: str) -> tuple[float, int]:
     return time.perf_counter() - started, response.status_code
 
 
-def test_valid_and_unknown_receipts_are_indistinguishable_in_time(deployment, client):
-    status, page = submit_report(client)
-    valid = receipt_from(page)
-    unknown = str(Receipt.generate())  # well-formed, belongs to no case
+def _round(deployment, valid: str, unknown: str) -> str | None:
+    """One round of interleaved checks: None if the two are indistinguishable,
+    else which one answered faster."""
     right, wrong = [], []
     for _ in range(PAIRS):  # interleaved, so drift in machine load hits both alike
         elapsed, code = _timed_check(deployment, valid)
@@ -33,9 +33,37 @@ def test_valid_and_unknown_receipts_are_indistinguishable_in_time(deployment, cl
         assert code == 400
         wrong.append(elapsed)
     median_right, median_wrong = statistics.median(right), statistics.median(wrong)
+    faster = "valid" if median_right < median_wrong else "unknown"
     # Robust comparison: medians within 5 % of each other, and each median
     # inside the other sample's interquartile range.
-    assert abs(median_right - median_wrong) <= 0.05 * median_wrong, (median_right, median_wrong)
+    if abs(median_right - median_wrong) > 0.05 * median_wrong:
+        return faster
     for median, sample in ((median_right, wrong), (median_wrong, right)):
         q1, _, q3 = statistics.quantiles(sample, n=4)
-        assert q1 - 0.001 <= median <= q3 + 0.001, (median, q1, q3)
+        if not q1 - 0.001 <= median <= q3 + 0.001:
+            return faster
+    return None
+
+
+def test_valid_and_unknown_receipts_are_indistinguishable_in_time(deployment, client):
+    """A real difference shows in every round, in the same direction; a burst
+    of load on a busy machine hits one round. The test fails only when all
+    ROUNDS agree that one kind is faster.
+
+    False-failure rate: if a round on a busy machine wrongly finds a
+    difference with probability p (one failure was seen in CI with a single
+    round, so take p <= 0.1, p/2 per direction), rounds spaced in time fail
+    the same way together with probability 2 * (p/2) ** ROUNDS <= 1.3e-5
+    for ROUNDS = 4. A real leak of 5 % or more still fails every round. Only
+    the first round runs when it finds nothing, so a healthy run costs one.
+    """
+    status, page = submit_report(client)
+    valid = receipt_from(page)
+    unknown = str(Receipt.generate())  # well-formed, belongs to no case
+    verdicts = []
+    for _ in range(ROUNDS):
+        verdict = _round(deployment, valid, unknown)
+        if verdict is None or (verdicts and verdict != verdicts[0]):
+            return  # indistinguishable, or the differences disagree: noise
+        verdicts.append(verdict)
+    raise AssertionError(f"{ROUNDS} rounds of {PAIRS} pairs: the {verdicts[0]} receipt was faster")
