@@ -2,30 +2,39 @@
 
 Many honest reporters share one Tor exit, so an address is a poor key (and
 Visselpipa never reads one). What a request *does* carry is its signed
-session cookie, which records when the session began. Each protected action
-is counted in three lanes (``limits`` moving windows, in memory for one
-process or in Redis for several):
+session cookie, which records the minute the session began. Each protected
+action is counted (``limits`` moving windows, in memory for one process or in
+Redis for several) once the request has passed the CSRF check, in two lanes:
 
 - **per session**: one browser session may only try so many receipts or send
   so many reports. It touches nobody else.
-- **global, fresh sessions**: a deployment-wide cap for sessions younger than
-  the action's *patience* (a script that fetches a form and posts at once).
-- **global, patient sessions**: a separate cap for sessions that have existed
-  at least that long (a person who read the page and wrote a report). A flood
-  of fresh sessions cannot use it up.
+- **deployment-wide**: sessions younger than the action's *patience* (a
+  script that fetches a form and posts at once) share one *fresh* lane.
+  Sessions at least that old (a person who read the page and wrote a report)
+  are counted in a lane of their *starting minute*: those begun in the same
+  minute share a window, and sessions of other minutes never touch it.
 
 Why this cannot lock an honest reporter out: no counter is keyed on anything
 an attacker can name for somebody else (not an address, not a receipt, not a
-case), so the worst an attacker achieves is a *busy* answer on the shared
-lanes, which frees up as the window moves; the form comes back with what the
-reporter typed and a ``Retry-After``. What it cannot do: stop a patient
-attacker who ages many sessions in advance from keeping the global lanes busy
-(nothing short of a proof of work or an identity can, and neither is
-acceptable here); it caps the Argon2id work such a flood costs the server.
+case); a request without a valid CSRF token is never counted; a flood of new
+sessions stays in the fresh lane; and sessions opened in advance and left to
+age use up only the lanes of the minutes in which they were opened. To crowd
+out a reporter who began writing at 10:42, an attacker must have opened
+sessions at 10:42 too, for every minute anyone might have begun, for as long
+as the flood lasts; what remains of that is for the Tor onion service's proof
+of work (deploy/tor) to price. The key stretching an aged flood can demand is
+bounded by the workers (each derives one key at a time), so such a flood makes
+answers slow, not refused.
+
+If the shared store (Redis) fails, the guard fails open to counting in this
+process alone and says so in the operator's log: an outage of the rate-limit
+store must not stop intake, and the per-process windows still cap one
+worker's key stretching.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -33,7 +42,8 @@ from dataclasses import dataclass
 
 from flask import session
 from limits import RateLimitItem, parse
-from limits.storage import Storage, storage_from_string
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 SESSION_ID = "rl"
@@ -72,11 +82,15 @@ class AbuseGuard:
         clock: Callable[[], float] = time.time,
         key_prefix: str = "visselpipa",
     ) -> None:
-        options = {"key_prefix": key_prefix} if storage_uri.startswith("redis") else {}
+        shared = storage_uri.startswith("redis")
+        options = {"key_prefix": key_prefix, "wrap_exceptions": True} if shared else {}
         self.storage: Storage = storage_from_string(storage_uri, **options)
         self.limiter = MovingWindowRateLimiter(self.storage)
+        #: Counts of this process alone, while the shared store is unreachable.
+        self.fallback = MovingWindowRateLimiter(MemoryStorage())
         self.actions = actions
         self.clock = clock
+        self._outage_logged_at = -1.0
 
     def note_visit(self) -> None:
         """Give the browser session an id and a start time (minutes, coarse).
@@ -93,21 +107,48 @@ class AbuseGuard:
             return 0.0
         return max(0.0, self.clock() - since * 60)
 
-    def check(self, action: str) -> Refusal | None:
-        """Count one ``action``; a Refusal if any lane is full (nothing counted then)."""
+    def lanes(self, action: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        """The windows one ``action`` of this session is counted in."""
         guarded = self.actions[action]
         self.note_visit()
         patient = self.session_age_seconds() >= guarded.patience_seconds
-        lanes = [
+        return [
             (guarded.per_session, (action, "session", str(session[SESSION_ID]))),
-            (guarded.patient, (action, "patient"))
+            (guarded.patient, (action, "patient", str(session[SESSION_SINCE])))
             if patient
             else (guarded.fresh, (action, "fresh")),
         ]
+
+    def check(self, action: str) -> Refusal | None:
+        """Count one ``action``; a Refusal if any lane is full (nothing counted then)."""
+        lanes = self.lanes(action)
+        try:
+            return self._count(self.limiter, lanes)
+        except StorageError as error:
+            self._log_outage(error)
+            return self._count(self.fallback, lanes)
+
+    def _count(
+        self,
+        limiter: MovingWindowRateLimiter,
+        lanes: list[tuple[RateLimitItem, tuple[str, ...]]],
+    ) -> Refusal | None:
         for item, identifiers in lanes:
-            if not self.limiter.test(item, *identifiers):
-                stats = self.limiter.get_window_stats(item, *identifiers)
+            if not limiter.test(item, *identifiers):
+                stats = limiter.get_window_stats(item, *identifiers)
                 return Refusal(retry_after=max(1, int(stats.reset_time - time.time()) + 1))
         for item, identifiers in lanes:
-            self.limiter.hit(item, *identifiers)
+            limiter.hit(item, *identifiers)
         return None
+
+    def _log_outage(self, error: StorageError) -> None:
+        # Once a minute at most; the dependency and the error's class, never
+        # anything of the request.
+        now = time.monotonic()
+        if self._outage_logged_at < 0 or now - self._outage_logged_at >= 60:
+            self._outage_logged_at = now
+            cause = type(error.storage_error).__name__
+            logging.getLogger("visselpipa").warning(
+                "rate-limit store unavailable (%s): counting in this process until it returns",
+                cause,
+            )

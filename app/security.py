@@ -144,12 +144,15 @@ def init_app(app: Flask, settings: Settings) -> None:
         },
     )
     app.extensions["visselpipa.abuse"] = guard
-    # Order matters: the guard runs first, so a refused request costs no key
-    # stretching and parses no upload; CSRFProtect parses the form, so the
-    # files in it must already know where to be sealed.
-    app.before_request(_guard_actions)
+    # Order matters. CSRFProtect parses the form, so the files in it must
+    # already know where to be sealed; the guard counts only requests that
+    # passed the CSRF check (a token-less flood is refused without touching a
+    # counter an honest reporter depends on), and runs before the view, so a
+    # refused request costs no key stretching.
+    app.before_request(_note_visit)
     app.before_request(_prepare_uploads)
     csrf.init_app(app)
+    app.before_request(_guard_actions)
     _quiet_werkzeug_logging()
 
     @app.after_request
@@ -209,11 +212,16 @@ GUARDED_ENDPOINTS = {
 }
 
 
+def _note_visit() -> None:
+    from flask import current_app
+
+    current_app.extensions["visselpipa.abuse"].note_visit()
+
+
 def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:
     from flask import current_app
 
     guard: AbuseGuard = current_app.extensions["visselpipa.abuse"]
-    guard.note_visit()
     action = GUARDED_ENDPOINTS.get(request.endpoint or "")
     if request.method != "POST" or action is None:
         return None

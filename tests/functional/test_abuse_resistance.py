@@ -110,3 +110,144 @@ def test_several_instances_share_their_counts_through_redis(make_app):
     assert open_status(second.test_client(), WRONG)[0] == 400
     assert open_status(first.test_client(), WRONG)[0] == 429
     assert open_status(second.test_client(), WRONG)[0] == 429
+
+
+# -- floods that must not lock an honest reporter out ---------------------------
+
+HONEST = "Upphandlingen gick till chefens svåger utan att andra anbud prövades."
+
+
+class Clock:
+    """The guard's clock, moved by the test (minutes since the epoch matter)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0  # at the start of a minute
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _flood_app(make_app, **limits):
+    app = make_app(
+        limit_report="2/hour",
+        limit_report_fresh="5/minute",
+        limit_report_patient="10/minute",
+        report_patience_seconds=120,
+        **limits,
+    )
+    clock = Clock()
+    app.extensions["visselpipa.abuse"].clock = clock
+    return app, clock
+
+
+def _aged_sessions(app, count: int) -> list:
+    clients = []
+    for _ in range(count):
+        client = app.test_client()
+        client.get("/")  # a cookie, nothing else
+        clients.append(client)
+    return clients
+
+
+def test_a_flood_without_csrf_tokens_counts_nothing(make_app):
+    # Found: 40 cookies from GET /, aged past the patience, then 170 empty POSTs
+    # without a CSRF token made the honest reporter's valid report a 429.
+    app, clock = _flood_app(make_app)
+    flooders = _aged_sessions(app, 40)
+    honest = app.test_client()
+    honest.get("/report")  # the same minute as the flood's sessions
+    clock.now += 600
+    refused = [flooders[i % 40].post("/report", data={}).status_code for i in range(170)]
+    assert set(refused) == {400}  # the form had expired: refused before any counter
+    status, page = submit_report(honest, what=HONEST)
+    assert status == 200, text_of(page)
+
+
+def test_sessions_opened_in_advance_use_up_only_their_own_minute(make_app):
+    app, clock = _flood_app(make_app)
+    flooders = _aged_sessions(app, 20)  # opened at minute 0
+    clock.now += 60
+    honest = app.test_client()
+    honest.get("/report")  # a person who began writing at minute 1
+    clock.now += 600
+    # Every aged session sends what it may: real reports, with valid tokens.
+    flood = [submit_report(f)[0] for f in flooders for _ in range(2)]
+    assert flood.count(200) == 10 and flood.count(429) == 30  # their minute's window
+    status, page = submit_report(honest, what=HONEST)
+    assert status == 200, text_of(page)
+
+
+def test_a_flood_of_empty_posts_with_tokens_spares_other_minutes(make_app):
+    app, clock = _flood_app(make_app)
+    flooders = _aged_sessions(app, 40)
+    tokens = [hidden_fields(f.get("/report").get_data(as_text=True)) for f in flooders]
+    clock.now += 60
+    honest = app.test_client()
+    honest.get("/report")
+    clock.now += 600
+    for i in range(170):
+        flooders[i % 40].post("/report", data=tokens[i % 40])
+    status, page = submit_report(honest, what=HONEST)
+    assert status == 200, text_of(page)
+
+
+def test_a_flood_of_new_sessions_stays_in_the_fresh_lane(make_app):
+    app, clock = _flood_app(make_app)
+    honest = app.test_client()
+    honest.get("/report")
+    clock.now += 600
+    flood = [submit_report(app.test_client())[0] for _ in range(12)]
+    assert flood.count(200) == 5 and flood.count(429) == 7
+    status, page = submit_report(honest, what=HONEST)
+    assert status == 200, text_of(page)
+
+
+# -- the shared store fails -------------------------------------------------------
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path):
+    """A redis-server of the test's own, on a free port (never the machine's)."""
+    import shutil
+    import subprocess
+
+    from tests.live_server import _free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield process, f"redis://127.0.0.1:{port}/0"
+    process.kill()
+    process.wait()
+
+
+def test_a_rate_limit_store_outage_does_not_stop_intake(make_app, private_redis, caplog):
+    process, url = private_redis
+    app = make_app(rate_limit_storage=url, limit_receipt="2/10 minutes")
+    client = app.test_client()
+    assert submit_report(client)[0] == 200
+    process.kill()
+    process.wait()
+    with caplog.at_level("WARNING", logger="visselpipa"):
+        status, page = submit_report(app.test_client(), what=HONEST)
+    assert status == 200, text_of(page)  # failed open: the report was received
+    warnings = [r.getMessage() for r in caplog.records if r.name == "visselpipa"]
+    assert any("rate-limit store unavailable" in w for w in warnings), warnings
+    # Still counted, in this process: one session cannot hammer receipts.
+    greedy = app.test_client()
+    assert [open_status(greedy, WRONG)[0] for _ in range(3)] == [400, 400, 429]
