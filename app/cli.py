@@ -369,14 +369,17 @@ def _moment(text: str | None) -> datetime:
 def tick(now_text: str | None) -> None:
     """Append what time brings: reminders, escalations, systemic flags, retention shredding.
 
-    Then sign a checkpoint of the log if one is due, and delete expired
-    reporter and staff sessions. Idempotent and safe to run from several
-    machines at once; run it from a timer (every few minutes is plenty).
+    Then sign a checkpoint of the log if one is due, delete expired reporter
+    and staff sessions, and remove sealed files that no case references and
+    that are more than a day old (left by requests that died half-way).
+    Idempotent and safe to run from several machines at once; run it from a
+    timer (every few minutes is plenty).
     """
     from datetime import timedelta
 
     from app.services import make_staff_auth, make_staff_sessions
     from caseflow.service.tick import Tick
+    from caseflow.service.uploads import sweep_orphan_blobs
     from caseflow.store import checkpoint_if_due, create_engine
     from crypto.signing import Signer
     from identity.reporter_sessions import ReporterSessions
@@ -393,6 +396,7 @@ def tick(now_text: str | None) -> None:
             + make_staff_sessions(engine, settings).sweep()
             + make_staff_auth(engine, settings).sweep()
         )
+        orphans = sweep_orphan_blobs(engine, settings.data_dir, now.date())
     finally:
         engine.dispose()
     click.echo(
@@ -405,6 +409,8 @@ def tick(now_text: str | None) -> None:
         click.echo(f"checkpoint signed at sequence number {checkpoint.seq}")
     if swept:
         click.echo(f"{swept} expired sessions or login counters deleted")
+    if orphans:
+        click.echo(f"{orphans} sealed files that no case references were removed")
 
 
 @main.command()

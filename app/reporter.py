@@ -73,6 +73,8 @@ class UploadState:
     staging: Staging
     uploads: list[SealedUpload] = field(default_factory=list)
     too_many: bool = False
+    #: What :meth:`keep` kept, until the request has stored it.
+    kept: list[CheckedFile] = field(default_factory=list)
 
     def factory(self) -> Callable[[str, str], Any]:
         limit = services.settings().max_files
@@ -145,12 +147,21 @@ class UploadState:
             for kept in checked:
                 kept.sealed.path.unlink(missing_ok=True)
             return [], errors
+        self.kept = checked
         return checked, []
 
     def discard(self) -> None:
         for upload in self.uploads:
             upload.discard()
         self.uploads.clear()
+
+    def abandon(self) -> None:
+        """The request failed (a dependency is down): remove every blob it wrote,
+        the staged ones and the ones already checked and kept."""
+        self.discard()
+        for kept in self.kept:
+            kept.sealed.path.unlink(missing_ok=True)
+        self.kept.clear()
 
 
 def _prepare_report_uploads() -> None:

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app import unavailable
 from app.abuse import AbuseGuard, Guarded, parse_limit
 from caseflow.service.uploads import DiscardingUpload
 from config.settings import Settings
@@ -193,7 +194,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         return _error_page(code, title, text)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int]:
+    def unexpected(error: Exception) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+        dependency = unavailable.failing_dependency(error)
+        if dependency is not None:
+            return unavailable.answer(error, dependency)
         # Log the kind of failure only: an exception's message or traceback
         # may quote request data.
         logging.getLogger("visselpipa").error(

@@ -7,16 +7,48 @@ into a blob under ``<data_dir>/blobs`` and keeps only a counter in memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import sqlalchemy as sa
+
+from caseflow.store.records import files_table
 from crypto import FileTooLarge
 from crypto.files import StreamSealer
 from crypto.sealing import CaseKey
+
+
+def sweep_orphan_blobs(engine: sa.Engine, data_dir: Path, today: date) -> int:
+    """Remove blobs that no file row references and that are at least a day old.
+
+    A request that died half-way (a killed worker, a full disk) can leave a
+    blob behind; the request that writes a blob stores its row within
+    seconds. Every finished blob's times are the start of its day (see
+    :func:`_blur_times`) and an unfinished one's are the moment of writing,
+    so "older than the start of yesterday" never takes a blob of a request
+    still in progress. Returns how many were removed.
+    """
+    directory = data_dir / "blobs"
+    if not directory.is_dir():
+        return 0
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
+    cutoff = midnight.timestamp()
+    candidates = [p for p in directory.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    if not candidates:
+        return 0
+    with engine.connect() as conn:
+        known = set(conn.execute(sa.select(files_table.c.id)).scalars())
+    removed = 0
+    for path in candidates:
+        if path.name not in known:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def blob_dir(data_dir: Path) -> Path:
@@ -89,6 +121,8 @@ class SealedUpload:
         self.name = name
         self.content_type = content_type
         self.too_large = False
+        #: The disk error that stopped the sealing, if one did.
+        self.failed: OSError | None = None
         #: The first bytes, kept in memory for the content check (sniffing).
         self.head = bytearray()
         self._sink: IO[bytes] = open(  # noqa: SIM115 - closed in finish/discard
@@ -100,7 +134,7 @@ class SealedUpload:
         self._size = 0
 
     def write(self, data: bytes) -> int:
-        if self.too_large:
+        if self.too_large or self.failed is not None:
             return len(data)  # keep consuming the request; the view refuses it
         if len(self.head) < HEAD_BYTES:
             self.head += data[: HEAD_BYTES - len(self.head)]
@@ -108,6 +142,10 @@ class SealedUpload:
             self._sealer.write(data)
         except FileTooLarge:
             self.too_large = True
+        except OSError as error:
+            # A full or failing disk: the form's other fields are still read,
+            # so the page can come back with them (see app/unavailable.py).
+            self.failed = error
         return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -126,6 +164,10 @@ class SealedUpload:
         """Werkzeug closes file streams it no longer needs; finishing is explicit."""
 
     def finish(self) -> SealedFile:
+        """:raises OSError: the disk error met while the file streamed in."""
+        if self.failed is not None:
+            self.discard()
+            raise self.failed
         size = self._sealer.finish()
         self._sink.close()
         _blur_times(self.path)
@@ -133,7 +175,8 @@ class SealedUpload:
 
     def discard(self) -> None:
         if not self._sink.closed:
-            self._sink.close()
+            with contextlib.suppress(OSError):  # a full disk cannot take the last buffer
+                self._sink.close()
         self.path.unlink(missing_ok=True)
 
 

@@ -1,0 +1,236 @@
+"""A database that stops, a disk that fills: 503 with what was typed kept, never a 500.
+
+The PostgreSQL server here is the test's own (a temporary cluster on a free
+port), never the machine's shared one; the full disk is a small tmpfs where
+the test may mount one, an injected ENOSPC otherwise.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from caseflow.service.uploads import sweep_orphan_blobs
+from caseflow.store import create_engine, migrate
+from caseflow.store.records import files_table
+from identity.bootstrap import bootstrap
+from tests.functional.conftest import HttpsClient, make_settings
+from tests.functional.pages import hidden_fields, open_status, receipt_from, submit_report
+from tests.live_server import _free_port
+
+TEXT = "Enhetschefen gav ramavtalet till sin svågers bolag utan konkurrens."
+MESSAGE = "Jag har fler mejl som visar att anbuden öppnades i förväg."
+
+
+def _as_postgres(*command: str) -> list[str]:
+    # PostgreSQL refuses to run as root.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+
+
+class PrivatePostgres:
+    def __init__(self, bin_dir: Path, base: Path, port: int) -> None:
+        self.bin_dir, self.base, self.port = bin_dir, base, port
+        self.data = base / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args),
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-o", options, "-l", str(self.base / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "immediate", "-w", "stop")
+
+
+@pytest.fixture
+def private_postgres():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb")]
+    if not found or found[-1] is None:
+        pytest.skip("PostgreSQL's initdb is not installed (Debian: postgresql)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start a private PostgreSQL")
+    bin_dir = Path(found[-1]).parent
+    base = Path(tempfile.mkdtemp(prefix="vp-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    server = PrivatePostgres(bin_dir, base, _free_port())
+    subprocess.run(
+        _as_postgres(
+            str(bin_dir / "initdb"), "-D", str(server.data), "-A", "trust", "-U", "postgres"
+        )
+        + ["--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    server.start()
+    yield server
+    try:
+        server.stop()
+    except subprocess.CalledProcessError:
+        pass  # stopped by the test
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _app(database_url: str, data_dir: Path):
+    settings = make_settings(database_url, data_dir)
+    engine = create_engine(database_url)
+    migrate(engine)
+    bootstrap(engine, settings)
+    engine.dispose()
+    app = create_app(settings, {"TESTING": True})
+    app.test_client_class = HttpsClient
+    return app
+
+
+def _report_with_file(client, what: str = TEXT):
+    page = client.get("/report").get_data(as_text=True)
+    data = {
+        **hidden_fields(page),
+        "category": "procurement",
+        "agency": "trafikverket",
+        "what": what,
+        "contact_choice": "none",
+        "files": [(_bytes(64 * 1024), "anbud.txt", "text/plain")],
+    }
+    return client.post("/report", data=data, content_type="multipart/form-data")
+
+
+def _bytes(size: int):
+    import io
+
+    return io.BytesIO((b"Anbud inkom 2026-03-04 kl 09.12\n" * (size // 32 + 1))[:size])
+
+
+def _blobs(data_dir: Path) -> list[Path]:
+    directory = data_dir / "blobs"
+    return sorted(directory.iterdir()) if directory.is_dir() else []
+
+
+def test_a_database_outage_is_a_503_that_keeps_the_report(private_postgres, tmp_path, caplog):
+    data_dir = tmp_path / "data"
+    app = _app(private_postgres.url, data_dir)
+    client = app.test_client()
+    status, page = submit_report(client)
+    assert status == 200
+    receipt = receipt_from(page)
+    before = _blobs(data_dir)
+
+    private_postgres.stop()
+    with caplog.at_level("ERROR", logger="visselpipa"):
+        response = _report_with_file(app.test_client())
+        page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert TEXT + "</textarea>" in page  # what the reporter typed, back in the form
+    assert "Inget skickades" in page  # and why, in Swedish
+    assert "bifoga dina filer igen" in page.lower()
+    assert _blobs(data_dir) == before  # the file's sealed blob was removed
+    logged = [r.getMessage() for r in caplog.records if r.name == "visselpipa"]
+    assert logged and all("database unavailable" in line for line in logged), logged
+    assert not any(TEXT[:20] in line for line in logged)
+
+    # A receipt check while the database is down: 503, the code still in the field.
+    status, page = open_status(app.test_client(), receipt)
+    assert status == 503
+    assert receipt in page
+
+    # Back without a restart of the app.
+    private_postgres.start()
+    status, page = submit_report(app.test_client(), what=TEXT)
+    assert status == 200
+    assert open_status(app.test_client(), receipt)[0] == 200
+
+
+def test_a_message_typed_during_an_outage_is_shown_back(private_postgres, tmp_path):
+    app = _app(private_postgres.url, tmp_path / "data")
+    client = app.test_client()
+    receipt = receipt_from(submit_report(client)[1])
+    status, page = open_status(client, receipt)
+    assert status == 200
+    token = hidden_fields(page)["csrf_token"]
+    private_postgres.stop()
+    response = client.post("/status/message", data={"csrf_token": token, "message": MESSAGE})
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert MESSAGE + "</textarea>" in page
+    assert "Kopiera" in page
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1 MiB file system for the data directory, if this machine lets the test mount one."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    yield mount_point if mounted.returncode == 0 else None
+    if mounted.returncode == 0:
+        subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_a_full_disk_is_a_503_and_leaves_no_sealed_file(small_disk, tmp_path, monkeypatch, caplog):
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"  # the database is not on the full disk
+    data_dir = (small_disk or tmp_path) / "data"
+    app = _app(database, data_dir)
+    if small_disk is not None:
+        # Fill it, leaving less than the upload needs.
+        (small_disk / "filler").write_bytes(b"\0" * (1024 * 1024 - 16 * 1024))
+    else:
+        from crypto.files import StreamSealer
+
+        def no_space(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(StreamSealer, "write", no_space)
+    with caplog.at_level("ERROR", logger="visselpipa"):
+        response = _report_with_file(app.test_client())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert TEXT + "</textarea>" in page
+    assert _blobs(data_dir) == []  # nothing half-written stays behind
+    assert any("disk full" in r.getMessage() for r in caplog.records)
+    with create_engine(database).connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(files_table)).scalar() == 0
+
+
+def test_the_sweep_removes_only_old_blobs_no_case_references(tmp_path):
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    data_dir = tmp_path / "data"
+    app = _app(database, data_dir)
+    assert _report_with_file(app.test_client()).status_code == 200
+    (kept,) = _blobs(data_dir)
+    old_orphan = data_dir / "blobs" / ("a" * 32)
+    new_orphan = data_dir / "blobs" / ("b" * 32)
+    old_orphan.write_bytes(b"sealed")
+    new_orphan.write_bytes(b"sealed")
+    today = date.today()
+    two_days_ago = time.time() - 2 * 86400
+    for path in (kept, old_orphan):
+        os.utime(path, (two_days_ago, two_days_ago))
+    engine = create_engine(database)
+    assert sweep_orphan_blobs(engine, data_dir, today) == 1
+    assert _blobs(data_dir) == sorted([kept, new_orphan])
+    # The next day the newer orphan is not yet a day old; two days on it goes.
+    assert sweep_orphan_blobs(engine, data_dir, today + timedelta(days=1)) == 0
+    assert sweep_orphan_blobs(engine, data_dir, today + timedelta(days=2)) == 1
+    assert _blobs(data_dir) == [kept]
+    engine.dispose()
