@@ -120,6 +120,16 @@ class ReceiptForm(FlaskForm):
             Length(max=64, message=_l("A receipt code has 20 characters.")),
         ],
     )
+    #: A message typed in a session that had ended: it travels in the page,
+    #: never kept on the server, and is ready to send once the code is entered.
+    pending_message = TextAreaField(
+        _l("Your message, not sent yet"),
+        validators=[
+            Optional(),
+            Length(max=MAX_MESSAGE, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
 
 
 class MessageForm(FlaskForm):

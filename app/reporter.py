@@ -191,6 +191,7 @@ def _register(state: Any) -> None:
         {
             "reporter.report": _rerender_report,
             "reporter.status": _rerender_receipt,
+            "reporter.status_message": _rerender_message,
         }
     )
 
@@ -343,6 +344,7 @@ def _render_status(
     access: CaseAccess,
     message_form: MessageForm | None = None,
     file_errors: list[str] | None = None,
+    pending: bool = False,
 ) -> str:
     view = services.intake().view(access)
     settings = services.settings()
@@ -361,6 +363,7 @@ def _render_status(
         files_form=FilesForm(),
         leave_form=LeaveForm(),
         file_errors=file_errors or [],
+        pending=pending,
         max_files=settings.max_files,
         max_file_mib=settings.max_file_bytes // (1024 * 1024),
     )
@@ -397,6 +400,11 @@ def _check_receipt() -> tuple[str, int] | Response:
     if access is None:
         return render_template("status_login.html", form=form, not_found=True), 400
     session[_SESSION_KEY] = services.reporter_sessions().start(access)
+    pending = form.pending_message.data or ""
+    if pending.strip():
+        # The message typed before the session ended, back in the box, unsent.
+        message_form = MessageForm(formdata=None, data={"message": pending})
+        return _render_status(access, message_form=message_form, pending=True), 200
     return redirect(url_for("reporter.status"), code=303)
 
 
@@ -414,11 +422,21 @@ def _access_or_expired() -> CaseAccess | Response:
     return access
 
 
+def _rerender_message(notice: str) -> str:
+    """The receipt form, carrying the message typed in a session that had ended."""
+    form = ReceiptForm(formdata=None, data={"pending_message": request.form.get("message", "")})
+    return render_template("status_login.html", form=form, notice=str(notice))
+
+
 @bp.post("/status/message")
 def status_message() -> str | tuple[str, int] | Response:
-    access = _access_or_expired()
-    if isinstance(access, Response):
-        return access
+    access = _current_access()
+    if access is None:
+        notice = _(
+            "Your session had ended. Enter your receipt code again: your message is "
+            "kept below and will be ready to send."
+        )
+        return _rerender_message(notice), 400
     form = MessageForm()
     if not form.validate():
         return _render_status(access, message_form=form), 400

@@ -70,9 +70,7 @@ def typed_text() -> list[tuple[str, str]]:
 
 
 def answer(error: BaseException, dependency: str) -> tuple[str, int, dict[str, str]]:
-    logging.getLogger("visselpipa").error(
-        "%s (%s): answered 503", dependency, type(error).__name__
-    )
+    logging.getLogger("visselpipa").error("%s (%s): answered 503", dependency, type(error).__name__)
     uploads: Any = g.get("uploads")
     if uploads is not None:
         uploads.abandon()

@@ -7,6 +7,7 @@ the test may mount one, an injected ENOSPC otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -81,10 +82,8 @@ def private_postgres():
     )
     server.start()
     yield server
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):  # stopped by the test
         server.stop()
-    except subprocess.CalledProcessError:
-        pass  # stopped by the test
     shutil.rmtree(base, ignore_errors=True)
 
 

@@ -208,3 +208,45 @@ def test_reporter_events_carry_the_day_and_never_a_time(deployment, client):
         for value in event.meta.values():
             if isinstance(value, str) and "T" in value and value[:4].isdigit():
                 assert "T00:00:00" in value, (event.type, value)  # the day's start only
+
+
+def test_the_leave_button_says_the_case_stays_open(client):
+    status, page = submit_report(client)
+    status, page = open_status(client, receipt_from(page))
+    assert "Logga ut (ditt ärende fortsätter)" in text_of(page)
+    assert "Stäng mitt ärende" not in text_of(page)
+
+
+def test_a_message_typed_in_an_ended_session_comes_back_after_the_receipt(deployment, client):
+    from caseflow.store.records import reporter_sessions_table
+
+    receipt = receipt_from(submit_report(client)[1])
+    status, page = open_status(client, receipt)
+    token = hidden_fields(page)["csrf_token"]
+    with deployment.engine.begin() as conn:  # the session ends while the reporter writes
+        conn.execute(sa.delete(reporter_sessions_table))
+    message = "Jag minns nu att mötet hölls den 4 mars <i>i</i> konferensrum B."
+    response = client.post("/status/message", data={"csrf_token": token, "message": message})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Din session hade avslutats" in text_of(page)
+    assert "konferensrum B.</textarea>" in page  # in the page itself, escaped
+    assert "&lt;i&gt;i&lt;/i&gt;" in page
+    # Nothing of it was kept on the server: not in any table.
+    with deployment.engine.connect() as conn:
+        for table in ("events", "reporter_sessions"):
+            rows = conn.execute(sa.text(f"SELECT * FROM {table}")).all()  # noqa: S608
+            assert "konferensrum" not in repr(rows)
+    fields = {**hidden_fields(page), "receipt": receipt, "pending_message": message}
+    response = client.post("/status", data=fields)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Det har inte skickats" in text_of(page)
+    assert "konferensrum B.</textarea>" in page
+    # Sent only when the reporter presses Send.
+    response = client.post(
+        "/status/message",
+        data={"csrf_token": hidden_fields(page)["csrf_token"], "message": message},
+        follow_redirects=True,
+    )
+    assert "konferensrum B." in text_of(response.get_data(as_text=True))
