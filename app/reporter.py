@@ -364,6 +364,7 @@ def _render_status(
         leave_form=LeaveForm(),
         file_errors=file_errors or [],
         pending=pending,
+        desk_labels={d.id: d.label(locale) for d in settings.desks},
         max_files=settings.max_files,
         max_file_mib=settings.max_file_bytes // (1024 * 1024),
     )

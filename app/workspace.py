@@ -111,6 +111,8 @@ EVENT_TEXT = {
     "CaseEscalated": _l("Escalated"),
     "InactivityReminderIssued": _l("Inactivity reminder"),
     "CaseShredded": _l("Shredded"),
+    "HoldPlaced": _l("Kept from shredding"),
+    "HoldReleased": _l("Legal hold released"),
 }
 
 SEVERITY_CHOICES = [
@@ -434,6 +436,41 @@ class DecideForm(ActionForm):
         return {"proposal_id": self.proposal_id.data}
 
 
+class ReferForm(ActionForm):
+    kind = CommandKind.REFER
+    label = _l("Refer the case")
+    to = SelectField(
+        _l("Refer to"),
+        validators=[InputRequired(message=_l("Choose where the case goes."))],
+        validate_choice=True,
+    )
+    reason = _reason()
+
+    def values(self) -> dict[str, Any]:
+        return {"to": self.to.data, "reason": self.reason.data}
+
+
+class HoldForm(ActionForm):
+    kind = CommandKind.PLACE_HOLD
+    label = _l("Keep the case from shredding")
+    archive = BooleanField(
+        _l("This is an archive decision: the records are kept for good and it cannot be released")
+    )
+    reason = _reason()
+
+    def values(self) -> dict[str, Any]:
+        return {"archive": bool(self.archive.data), "reason": self.reason.data}
+
+
+class ReleaseHoldForm(ActionForm):
+    kind = CommandKind.RELEASE_HOLD
+    label = _l("Release the legal hold")
+    reason = _reason()
+
+    def values(self) -> dict[str, Any]:
+        return {"reason": self.reason.data}
+
+
 #: Every action form, in the order the case page shows them.
 ACTION_FORMS: dict[CommandKind, type[ActionForm]] = {
     cls.kind: cls
@@ -454,7 +491,10 @@ ACTION_FORMS: dict[CommandKind, type[ActionForm]] = {
         DecideForm,
         ConcludeForm,
         ReopenForm,
+        ReferForm,
         NoteForm,
+        HoldForm,
+        ReleaseHoldForm,
         ConflictForm,
     )
 }
@@ -613,6 +653,25 @@ def _fill_choices(form: ActionForm, view: StaffCaseView) -> None:
     elif isinstance(form, ProposeForm):
         subjects = sorted({f.subject_id for f in state.findings if f.substantiated})
         form.subject_id.choices = [SelectChoice(s, s) for s in subjects]
+    elif isinstance(form, ReferForm):
+        locale = _locale()
+        settings = services.settings()
+        form.to.choices = [
+            SelectChoice(f"desk:{d.id}", _("Desk: %(desk)s", desk=d.label(locale)))
+            for d in settings.desks
+            if d.id != state.desk
+        ] + [
+            SelectChoice(
+                f"authority:{a.sv}",
+                _("External authority: %(name)s", name=a.sv if locale == "sv" else a.en),
+            )
+            for a in settings.authorities
+        ]
+    elif isinstance(form, ConcludeForm):
+        # "Referred" is an outcome only after a referral to an authority.
+        form.outcome.choices = [
+            c for c in OUTCOME_CHOICES if c.value != Outcome.REFERRED.value or state.referrals
+        ]
     elif isinstance(form, VoteForm | DecideForm):
         form.proposal_id.choices = [
             SelectChoice(p.proposal_id, f"{p.proposal_id}: {p.subject_id}, {p.level.value}")

@@ -95,7 +95,7 @@ class UploadTarget(Protocol):
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: str  # "reporter_message" | "desk_message" | "file"
+    kind: str  # "reporter_message" | "desk_message" | "file" | "moved" | "referred"
     on: date
     text: str = ""
     file_name: str = ""
@@ -299,6 +299,12 @@ class Intake:
         timeline: list[TimelineEntry] = []
         for event in stored[1:]:
             on = date.fromisoformat(event.recorded_at[:10])
+            if event.type == "DeskChanged":  # the reporter is told who handles the case now
+                timeline.append(TimelineEntry("moved", on, text=str(event.meta["to_desk"])))
+                continue
+            if event.type == "ReferredToAuthority":
+                timeline.append(TimelineEntry("referred", on, text=str(event.meta["authority"])))
+                continue
             if event.body is None or event.type in STAFF_ONLY_EVENTS:
                 continue
             if event.type == "ReporterContactProvided":

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from nacl.public import PrivateKey
+from nacl.public import PrivateKey, PublicKey
 
 from caseflow.clock import STOCKHOLM, Clock, system_clock
 from caseflow.domain import TABLE, CaseState, CommandKind, Status
@@ -50,9 +50,12 @@ from caseflow.domain.commands import (
     GiveFeedback,
     IssueRecommendation,
     OpenInvestigation,
+    PlaceHold,
     ProposeSanction,
     RecordFinding,
     RecordImplementation,
+    Refer,
+    ReleaseHold,
     Reopen,
     RequestInformation,
     Vote,
@@ -67,10 +70,16 @@ from caseflow.service.projections import earlier_findings
 from caseflow.service.uploads import blob_dir, file_item_id, file_meta_item_id
 from caseflow.store import RecordedEvent
 from caseflow.store.projections import case_index_table
-from caseflow.store.records import desk_members_table, files_table, grants_table, staff_table
+from caseflow.store.records import (
+    desk_members_table,
+    desks_table,
+    files_table,
+    grants_table,
+    staff_table,
+)
 from crypto import CryptoError
 from crypto.files import decrypt_stream
-from crypto.sealing import CaseKey, open_grant, open_item, seal_item
+from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
 from identity.roles import CASE_ROLES, COMMITTEE_ROLE
 
 #: The desk whose committee members deliberate: recommendations and sanctions
@@ -105,6 +114,9 @@ STAFF_KINDS = frozenset(
         CommandKind.CONCLUDE,
         CommandKind.REOPEN,
         CommandKind.ADD_INTERNAL_NOTE,
+        CommandKind.REFER,
+        CommandKind.PLACE_HOLD,
+        CommandKind.RELEASE_HOLD,
         *COMMITTEE_KINDS,
     }
 )
@@ -270,6 +282,12 @@ def allowed_kinds(staff: StaffLike, state: CaseState) -> frozenset[CommandKind]:
     committee = staff.role == COMMITTEE_ROLE and COMMITTEE_DESK in _case_desks_of(staff, state)
     if not committee:
         kinds -= COMMITTEE_KINDS
+    # A hold is placed when there is none and released when there is one
+    # (an archive decision is never released).
+    if state.hold is not None:
+        kinds -= {CommandKind.PLACE_HOLD}
+    if state.hold is None or state.archived:
+        kinds -= {CommandKind.RELEASE_HOLD}
     return frozenset(kinds)
 
 
@@ -287,6 +305,30 @@ def check_access(staff: StaffLike, state: CaseState) -> list[str]:
     if not desks or staff.id in state.recused:
         raise AccessDenied()
     return desks
+
+
+def _hand_key_to_desk(
+    conn: sa.Connection, case_id: str, key: CaseKey, from_desk: str | None, to_desk: str
+) -> None:
+    """A referral to another desk: seal the case key to it and take the old desk's grant away."""
+    public = conn.execute(
+        sa.select(desks_table.c.public_key).where(desks_table.c.id == to_desk)
+    ).scalar_one_or_none()
+    if public is None:
+        raise CommandRefused(CommandKind.REFER, case_id, f"the desk {to_desk} has no key yet")
+    if from_desk:
+        conn.execute(
+            sa.delete(grants_table).where(
+                grants_table.c.case_id == case_id, grants_table.c.recipient == f"desk:{from_desk}"
+            )
+        )
+    conn.execute(
+        sa.insert(grants_table).values(
+            case_id=case_id,
+            recipient=f"desk:{to_desk}",
+            sealed_key=seal_grant(key, case_id, PublicKey(public)),
+        )
+    )
 
 
 def days_between(day: date, today: date) -> int:
@@ -573,6 +615,8 @@ class Workspace:
             first = recorded[0].version if recorded else after.version + 1
             if first != seen_version + 1:
                 raise CaseChanged(seen_version, first - 1)
+            if isinstance(command, Refer) and command.to_desk is not None:
+                _hand_key_to_desk(conn, case_id, key, state.desk, command.to_desk)
 
         return self.cases.execute(case_id, [Step(command, bodies)], now=now, after_append=unchanged)
 
@@ -649,6 +693,20 @@ class Workspace:
                 )
             case CommandKind.VOTE:
                 command = Vote(case_id, actor, str(v["proposal_id"]), bool(v["approve"]))
+            case CommandKind.REFER:
+                target = str(v["to"])
+                kind_of, _, name = target.partition(":")
+                command = Refer(
+                    case_id,
+                    actor,
+                    str(v["reason"]),
+                    to_desk=name if kind_of == "desk" else None,
+                    to_authority=name if kind_of == "authority" else None,
+                )
+            case CommandKind.PLACE_HOLD:
+                command = PlaceHold(case_id, actor, bool(v["archive"]), str(v["reason"]))
+            case CommandKind.RELEASE_HOLD:
+                command = ReleaseHold(case_id, actor, str(v["reason"]))
             case CommandKind.DECIDE_SANCTION:
                 command = DecideSanction(
                     case_id, actor, str(v["proposal_id"]), secrets.token_hex(8)
