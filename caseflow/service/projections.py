@@ -34,6 +34,7 @@ from caseflow.store.projections import (
     PROJECTION_TABLES,
     agency_flags_table,
     case_index_table,
+    case_recusals_table,
     findings_table,
     projection_position_table,
     sanction_proposals_table,
@@ -157,7 +158,12 @@ class Projections:
         if not states:
             return
         ids = [s.case_id for s in states]
-        for table in (case_index_table, findings_table, sanction_proposals_table):
+        for table in (
+            case_index_table,
+            findings_table,
+            sanction_proposals_table,
+            case_recusals_table,
+        ):
             for part in _chunks(ids, 500):
                 conn.execute(sa.delete(table).where(table.c.case_id.in_(part)))
         self._write_states(conn, states)
@@ -188,12 +194,14 @@ class Projections:
         cases: list[dict[str, Any]] = []
         findings: list[dict[str, Any]] = []
         proposals: list[dict[str, Any]] = []
+        recusals: list[dict[str, Any]] = []
 
         def flush() -> None:
             for table, rows in (
                 (case_index_table, cases),
                 (findings_table, findings),
                 (sanction_proposals_table, proposals),
+                (case_recusals_table, recusals),
             ):
                 if rows:
                     conn.execute(sa.insert(table), rows)
@@ -203,6 +211,9 @@ class Projections:
             cases.append(case_row(state, self.rules))
             findings.extend(finding_rows(state))
             proposals.extend(proposal_rows(state))
+            recusals.extend(
+                {"case_id": state.case_id, "staff_id": staff} for staff in sorted(state.recused)
+            )
             if len(cases) >= _CHUNK:
                 flush()
         flush()

@@ -69,7 +69,7 @@ from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, not
 from caseflow.service.projections import earlier_findings
 from caseflow.service.uploads import blob_dir, file_item_id, file_meta_item_id
 from caseflow.store import RecordedEvent
-from caseflow.store.projections import case_index_table
+from caseflow.store.projections import case_index_table, case_recusals_table
 from caseflow.store.records import (
     desk_members_table,
     desks_table,
@@ -391,7 +391,7 @@ class Workspace:
         today = self.today()
         criteria = self._criteria(staff, wanted, today)
         with self.engine.connect() as conn:
-            lanes = _lanes(conn, desks)
+            lanes = _lanes(conn, desks, staff.id)
             counts: dict[str, int] = {}
             overdue = 0
             for lane in lanes:
@@ -782,8 +782,17 @@ def _stream(key: CaseKey, case_id: str, file_id: str, path: Path) -> Iterator[by
 _OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 
 
-def _lanes(conn: sa.Connection, desks: Sequence[str]) -> list[Any]:
-    """Disjoint conditions that together select the member's cases (see ``inbox``)."""
+def _lanes(conn: sa.Connection, desks: Sequence[str], staff_id: str) -> list[Any]:
+    """Disjoint conditions that together select the member's cases (see ``inbox``),
+    leaving out every case the member is recused from."""
+    t = case_index_table
+    r = case_recusals_table
+    recused = sa.select(r.c.case_id).where(r.c.staff_id == staff_id)
+    not_recused = t.c.case_id.not_in(recused)
+    return [sa.and_(lane, not_recused) for lane in _desk_lanes(conn, desks)]
+
+
+def _desk_lanes(conn: sa.Connection, desks: Sequence[str]) -> list[Any]:
     t = case_index_table
     lanes: list[Any] = [t.c.desk == d for d in desks]
     # consulted_desks is space-separated; the distinct values are few (one per

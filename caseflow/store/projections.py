@@ -114,8 +114,18 @@ projection_position_table = Table(
 )
 
 #: Every projection table, in the order a rebuild empties and fills them.
+#: Who must never see the case (recused: a declared conflict, or named in the
+#: report): the inbox leaves these cases out for them (DESIGN.md §4).
+case_recusals_table = Table(
+    "case_recusals",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("staff_id", String(64), primary_key=True, index=True),
+)
+
 PROJECTION_TABLES = (
     case_index_table,
+    case_recusals_table,
     findings_table,
     sanction_proposals_table,
     agency_flags_table,

@@ -39,7 +39,10 @@ def _report(deployment) -> tuple[str, str]:
     assert status == 200, text_of(page)
     with deployment.engine.connect() as conn:
         case_id = conn.execute(
-            sa.select(events_table.c.stream_id).where(events_table.c.type == "ReportReceived")
+            sa.select(events_table.c.stream_id)
+            .where(events_table.c.type == "ReportReceived")
+            .order_by(events_table.c.seq.desc())
+            .limit(1)
         ).scalar_one()
     return case_id, receipt_from(page)
 
@@ -127,3 +130,25 @@ def test_a_legal_hold_is_placed_and_released_and_an_archive_decision_stays(deplo
             ).scalars()
         )
     assert types.count("HoldPlaced") == 2 and types.count("HoldReleased") == 1
+
+
+def test_a_recused_member_sees_nothing_of_the_case_not_even_its_inbox_row(deployment):
+    from caseflow.service.projections import Projections
+    from tests.functional.workspace_pages import CASE_LINK
+
+    case_id, _ = _report(deployment)
+    other_id, _ = _report(deployment)
+    anna, _ = signed_in(deployment, "anna")
+    bo, _ = signed_in(deployment, "bo")
+    inbox = anna.get("/staff/inbox").get_data(as_text=True)
+    assert {case_id, other_id} <= set(CASE_LINK.findall(inbox))
+    response = act(anna, case_id, "declare_conflict", reason="Min bror äger firman.")
+    assert response.status_code == 303
+    inbox = anna.get("/staff/inbox").get_data(as_text=True)
+    assert case_id not in inbox  # no row, no category, no deadline
+    assert other_id in set(CASE_LINK.findall(inbox))
+    assert anna.get(f"/staff/cases/{case_id}").status_code == 403
+    assert case_id in set(CASE_LINK.findall(bo.get("/staff/inbox").get_data(as_text=True)))
+    # The read model is rebuilt from the log alike.
+    Projections(deployment.settings.rules).rebuild(deployment.engine)
+    assert case_id not in anna.get("/staff/inbox").get_data(as_text=True)
