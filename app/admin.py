@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -43,6 +43,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from app import services
 from app.staff_access import desk_private_key, require_staff
 from app.words import ROLE_TEXT
+from caseflow.service.handover import hand_over
 from identity import accounts
 from identity.roles import ADMIN_ROLES, DESK_ROLES, ROLES
 from identity.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -213,11 +214,13 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
     if not form.validate():
         flash(_("Choose a member to remove."), "error")
         return _render_admin(400)
+    staff_id = form.staff_id.data or ""
     with services.engine().begin() as conn:
-        removed = accounts.remove_desk_member(conn, desk_id, form.staff_id.data or "")
+        removed = accounts.remove_desk_member(conn, desk_id, staff_id)
     if not removed:
         flash(_("That account is not a member of the desk."), "error")
         return _render_admin(404)
+    handed = hand_over(current_app.extensions["visselpipa.cases"], desk_id, staff_id, g.staff.id)
     flash(
         _(
             "The member was removed from %(desk)s. They can no longer open the desk key; "
@@ -226,6 +229,15 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
         ),
         "ok",
     )
+    if handed:
+        flash(
+            _(
+                "%(n)d open case(s) they handled now have nobody assigned; the desk lead "
+                "sees them in the inbox and assigns each one.",
+                n=len(handed),
+            ),
+            "ok",
+        )
     return redirect(url_for("admin.overview") + "#desks", code=303)
 
 

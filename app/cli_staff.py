@@ -179,11 +179,14 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
     sealed again to a new key, so a copy of the old key is worthless. Without
     it, the next desk member to open the key rotates it.
     """
+    from caseflow.service.cases import CaseService
+    from caseflow.service.handover import hand_over
     from identity import accounts
     from identity.desk_keys import RotationRefused, rotate_desk_key
 
     recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
-    engine = _engine(_settings())
+    settings = _settings()
+    engine = _engine(settings)
     try:
         with engine.begin() as conn:
             member = _member(conn, username)
@@ -198,9 +201,12 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
                     rotation = rotate_desk_key(conn, desk, current)
                 except RotationRefused as e:
                     raise click.ClickException(str(e)) from None
+        handed = hand_over(CaseService(engine, settings.rules), desk, member.id, "operator")
     finally:
         engine.dispose()
     click.echo(f"{username} is no longer a member of {desk}")
+    if handed:
+        click.echo(f"{len(handed)} open cases they handled now wait for the desk lead to assign")
     if rotation is None:
         click.echo("the desk key will be rotated when the next member opens it")
     else:

@@ -60,6 +60,7 @@ from app.words import DEADLINE_TEXT, STATUS_TEXT
 from caseflow.clock import STOCKHOLM
 from caseflow.domain import CommandKind
 from caseflow.domain.errors import CommandRefused
+from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
 from caseflow.service.workspace import (
     AccessDenied,
@@ -511,6 +512,7 @@ class InboxForm(FlaskForm):
     agency = SelectField(_l("Agency"), default="", validate_choice=True)
     overdue = BooleanField(_l("Only overdue"))
     mine = BooleanField(_l("Only assigned to me"))
+    unassigned = BooleanField(_l("Only without an assignee"))
     page = IntegerField(
         _l("Page"),
         default=1,
@@ -594,6 +596,7 @@ def inbox() -> Page:
         agency=form.agency.data or "",
         overdue=bool(form.overdue.data),
         mine=bool(form.mine.data),
+        unassigned=bool(form.unassigned.data),
         page=form.page.data or 1,
     )
     box = workspace().inbox(g.staff, wanted)
@@ -606,6 +609,7 @@ def inbox() -> Page:
         status_text=STATUS_TEXT,
         deadline_text=DEADLINE_TEXT,
         page_args=args,
+        open_statuses=[s.value for s in OPEN_STATUSES],
     )
 
 

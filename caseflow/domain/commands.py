@@ -67,6 +67,15 @@ class Assign(Command):
 
 
 @dataclass(frozen=True)
+class Unassign(Command):
+    """The assignee stops handling the case (they left the desk): the case waits
+    for the desk lead to assign it again."""
+
+    kind = CommandKind.UNASSIGN
+    reason: str
+
+
+@dataclass(frozen=True)
 class DeclareConflict(Command):
     """``staff_id`` declares a conflict (``actor == staff_id``) or is recused by a lead.
 

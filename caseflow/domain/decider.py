@@ -37,6 +37,7 @@ from caseflow.domain.commands import (
     Reopen,
     RequestInformation,
     Shred,
+    Unassign,
     Vote,
 )
 from caseflow.domain.dates import add_days, local_date, require_aware
@@ -56,6 +57,7 @@ from caseflow.domain.events import (
     CaseEvent,
     CaseReopened,
     CaseShredded,
+    CaseUnassigned,
     ConflictDeclared,
     DeliberationBegun,
     DeskChanged,
@@ -118,6 +120,8 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
             return [CaseAcknowledged(command.case_id, command.message_id, now, command.actor)]
         case Assign():
             return _assign(state, command, now)
+        case Unassign():
+            return _unassign(state, command, now)
         case DeclareConflict():
             return _declare_conflict(state, command, now, rules)
         case Assess():
@@ -255,6 +259,18 @@ def _assign(state: CaseState, command: Assign, now: datetime) -> list[CaseEvent]
     events.append(CaseAssigned(command.case_id, assignee, now, command.actor))
     if assignee not in state.grants:
         events.append(AccessGranted(command.case_id, assignee, "assigned to the case", now))
+    return events
+
+
+def _unassign(state: CaseState, command: Unassign, now: datetime) -> list[CaseEvent]:
+    _require_reason(command, command.reason)
+    previous = state.assignee
+    if previous is None:
+        raise InvalidCommand(command.kind, command.case_id, "nobody is assigned")
+    events: list[CaseEvent] = []
+    if previous in state.grants:
+        events.append(AccessRevoked(command.case_id, previous, command.reason, now))
+    events.append(CaseUnassigned(command.case_id, previous, command.reason, now, command.actor))
     return events
 
 

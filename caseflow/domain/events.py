@@ -101,6 +101,14 @@ class CaseAssigned(CaseEvent):
 
 
 @dataclass(frozen=True)
+class CaseUnassigned(CaseEvent):
+    previous: str
+    reason: str
+    unassigned_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
 class AccessGranted(CaseEvent):
     """``staff_id`` receives the case key (the service seals it to their key)."""
 
@@ -368,6 +376,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MessageToReporterSent,
         CaseAcknowledged,
         CaseAssigned,
+        CaseUnassigned,
         AccessGranted,
         AccessRevoked,
         ConflictDeclared,

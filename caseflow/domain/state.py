@@ -22,6 +22,7 @@ from caseflow.domain.events import (
     CaseEvent,
     CaseReopened,
     CaseShredded,
+    CaseUnassigned,
     ConflictDeclared,
     DeliberationBegun,
     DeskChanged,
@@ -232,6 +233,7 @@ def _activity_day(event: CaseEvent) -> date | None:
             MessageToReporterSent(sent_at=moment)
             | CaseAcknowledged(acknowledged_at=moment)
             | CaseAssigned(assigned_at=moment)
+            | CaseUnassigned(unassigned_at=moment)
             | ConflictDeclared(declared_at=moment)
             | DeskChanged(changed_at=moment)
             | CaseAssessed(assessed_at=moment)
@@ -287,6 +289,8 @@ def _apply(state: CaseState, event: CaseEvent) -> CaseState:
             )
         case CaseAssigned():
             return _changed(state, assignee=event.assignee)
+        case CaseUnassigned():
+            return _changed(state, assignee=None)
         case AccessGranted():
             return _changed(state, grants=state.grants | {event.staff_id})
         case AccessRevoked():

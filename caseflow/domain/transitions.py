@@ -31,6 +31,7 @@ class CommandKind(StrEnum):
     ADD_REPORTER_FILE = "add_reporter_file"
     ACKNOWLEDGE = "acknowledge"
     ASSIGN = "assign"
+    UNASSIGN = "unassign"
     DECLARE_CONFLICT = "declare_conflict"
     ASSESS = "assess"
     REQUEST_INFORMATION = "request_information"
@@ -116,6 +117,7 @@ TABLE = TransitionTable(
         *_stay(C.ADD_REPORTER_FILE, _OPEN),
         Transition(S.RECEIVED, C.ACKNOWLEDGE, S.ACKNOWLEDGED),
         *_stay(C.ASSIGN, _OPEN),
+        *_stay(C.UNASSIGN, _OPEN),
         *_stay(C.DECLARE_CONFLICT, _OPEN),
         *_stay(C.REFER, (S.RECEIVED, S.ACKNOWLEDGED, S.ASSESSED, S.INVESTIGATING)),
         # assess

@@ -245,6 +245,7 @@ class InboxFilter:
     agency: str = ""
     overdue: bool = False
     mine: bool = False
+    unassigned: bool = False
     page: int = 1
 
 
@@ -273,6 +274,8 @@ class Inbox:
     pages: int
     counts: Mapping[str, int]  # cases per state across the member's desks
     overdue: int
+    #: Open cases of the member's desks that nobody handles (counted for desk leads).
+    unassigned: int = 0
 
 
 def allowed_kinds(staff: StaffLike, state: CaseState) -> frozenset[CommandKind]:
@@ -393,8 +396,14 @@ class Workspace:
         with self.engine.connect() as conn:
             lanes = _lanes(conn, desks, staff.id)
             counts: dict[str, int] = {}
-            overdue = 0
+            overdue = unassigned = 0
             for lane in lanes:
+                if staff.role == "desk_lead":
+                    unassigned += conn.execute(
+                        sa.select(sa.func.count())
+                        .select_from(t)
+                        .where(lane, t.c.status.in_(_OPEN_VALUES), t.c.assignee.is_(None))
+                    ).scalar_one()
                 for status, n in conn.execute(
                     sa.select(t.c.status, sa.func.count()).where(lane).group_by(t.c.status)
                 ):
@@ -430,6 +439,7 @@ class Workspace:
             pages=pages,
             counts=counts,
             overdue=int(overdue),
+            unassigned=int(unassigned),
         )
 
     @staticmethod
@@ -448,6 +458,8 @@ class Workspace:
             criteria.append(t.c.next_deadline_on < today)
         if wanted.mine:
             criteria.append(t.c.assignee == staff.id)
+        if wanted.unassigned:
+            criteria.append(t.c.assignee.is_(None))
         return criteria
 
     # -- the case ----------------------------------------------------------------

@@ -19,6 +19,8 @@ BY_REPORTER = {
     CommandKind.ADD_REPORTER_FILE: "/status/files",
 }
 BY_TICK = {CommandKind.SHRED}  # retention, run by `visselpipa tick`
+#: Given when a member is removed from a desk (admin page, `remove-desk-member`).
+BY_HANDOVER = {CommandKind.UNASSIGN}
 
 
 def test_every_command_of_the_transition_table_can_be_given_from_the_product(deployment):
@@ -29,7 +31,7 @@ def test_every_command_of_the_transition_table_can_be_given_from_the_product(dep
     for kind in {row.command for row in TABLE}:
         if kind in BY_REPORTER:
             assert BY_REPORTER[kind] in routes, kind
-        elif kind not in BY_TICK:
+        elif kind not in BY_TICK | BY_HANDOVER:
             assert kind in ACTION_FORMS, f"{kind} has no form on the case page"
             assert kind in STAFF_KINDS, f"{kind} is not offered to staff"
 
@@ -152,3 +154,40 @@ def test_a_recused_member_sees_nothing_of_the_case_not_even_its_inbox_row(deploy
     # The read model is rebuilt from the log alike.
     Projections(deployment.settings.rules).rebuild(deployment.engine)
     assert case_id not in anna.get("/staff/inbox").get_data(as_text=True)
+
+
+def test_a_member_who_leaves_hands_their_cases_to_the_desk_lead(deployment):
+    from tests.functional.pages import hidden_fields
+
+    case_id, receipt = _report(deployment)
+    anna, anna_member = signed_in(deployment, "anna")
+    lead, _ = signed_in(deployment, "lena", role="desk_lead")
+    bo, bo_member = signed_in(deployment, "bo")
+    assert act(anna, case_id, "assign", assignee=anna_member.id).status_code == 303
+    assert "unassigned-notice" not in lead.get("/staff/inbox").get_data(as_text=True)
+
+    admin, _ = signed_in(deployment, "admin", role="administrator", desks=())
+    token = hidden_fields(admin.get("/staff/admin").get_data(as_text=True))["csrf_token"]
+    response = admin.post(
+        "/staff/admin/desks/anticorruption/remove",
+        data={"csrf_token": token, "staff_id": anna_member.id},
+    )
+    assert response.status_code == 303
+    told = text_of(admin.get("/staff/admin").get_data(as_text=True))
+    assert "1 öppna ärenden som medlemmen handlade" in told
+
+    inbox = lead.get("/staff/inbox").get_data(as_text=True)
+    assert 'id="unassigned-notice"' in inbox  # in front of the lead
+    listed = lead.get("/staff/inbox?unassigned=y").get_data(as_text=True)
+    assert case_id in listed and "ingen tilldelad" in text_of(listed)
+    assert act(lead, case_id, "assign", assignee=bo_member.id).status_code == 303
+    assert 'id="unassigned-notice"' not in lead.get("/staff/inbox").get_data(as_text=True)
+    with deployment.engine.connect() as conn:
+        types = list(
+            conn.execute(
+                sa.select(events_table.c.type)
+                .where(events_table.c.stream_id == case_id)
+                .order_by(events_table.c.version)
+            ).scalars()
+        )
+    assert "CaseUnassigned" in types
