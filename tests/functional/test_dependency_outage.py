@@ -169,7 +169,7 @@ def test_a_message_typed_during_an_outage_is_shown_back(private_postgres, tmp_pa
     assert response.status_code == 503
     page = response.get_data(as_text=True)
     assert MESSAGE + "</textarea>" in page
-    assert "Kopiera" in page
+    assert "Inget skickades" in page  # the receipt form, carrying the message
 
 
 @pytest.fixture
@@ -232,4 +232,33 @@ def test_the_sweep_removes_only_old_blobs_no_case_references(tmp_path):
     assert sweep_orphan_blobs(engine, data_dir, today + timedelta(days=1)) == 0
     assert sweep_orphan_blobs(engine, data_dir, today + timedelta(days=2)) == 1
     assert _blobs(data_dir) == [kept]
+    engine.dispose()
+
+
+def test_a_staff_note_typed_during_an_outage_is_shown_back_to_copy(private_postgres, tmp_path):
+    from tests.functional.conftest import Deployment
+    from tests.functional.workspace_pages import action_form, signed_in
+
+    settings = make_settings(private_postgres.url, tmp_path / "data")
+    engine = create_engine(settings.database_url)
+    migrate(engine)
+    boot = bootstrap(engine, settings)
+    app = create_app(settings, {"TESTING": True})
+    deployment = Deployment(app, settings, engine, boot.created_desks)
+    status, _ = submit_report(deployment.client(), what=TEXT)
+    assert status == 200
+    with engine.connect() as conn:
+        case_id = conn.execute(sa.text("SELECT case_id FROM case_index")).scalar_one()
+    anna, _ = signed_in(deployment, "anna")
+    page = anna.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    hidden = action_form(page, "add_internal_note")
+    note = "Ring ekonomichefen om fakturorna från mars."
+    private_postgres.stop()
+    data = {**hidden, "add_internal_note-note": note}
+    response = anna.post(f"/staff/cases/{case_id}", data=data)
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert note + "</textarea>" in page
+    assert "Kopiera det innan du lämnar sidan" in page
+    app.extensions["visselpipa.engine"].dispose()
     engine.dispose()
