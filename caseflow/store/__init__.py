@@ -12,6 +12,7 @@ from caseflow.store.checkpoints import (
     LogReport,
     checkpoint_if_due,
     newest_checkpoint,
+    newest_head,
     sign_checkpoint,
     verify_log,
 )
@@ -19,10 +20,12 @@ from caseflow.store.engine import alembic_config, create_engine, migrate
 from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
 from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
 from caseflow.store.hashing import GENESIS, event_hash
+from caseflow.store.heads import HeadInvalid, TreeHead, parse_head
 
 __all__ = [
     "CHECKPOINT_STREAM",
     "GENESIS",
+    "HeadInvalid",
     "ChainBroken",
     "Checkpoint",
     "ConcurrencyConflict",
@@ -31,6 +34,7 @@ __all__ = [
     "NewEvent",
     "RecordedEvent",
     "StoreError",
+    "TreeHead",
     "VerifyReport",
     "alembic_config",
     "checkpoint_if_due",
@@ -39,6 +43,8 @@ __all__ = [
     "event_hash",
     "events_table",
     "migrate",
+    "newest_head",
+    "parse_head",
     "sign_checkpoint",
     "verify_chain",
     "verify_log",

@@ -46,6 +46,8 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "Frontier",
+    "NodeKey",
+    "NodeLookup",
     "ProofFailed",
     "consistency_ranges",
     "frontier_keys",
