@@ -39,7 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from caseflow.domain.errors import CaseflowError
-from caseflow.store import EventStore
+from caseflow.store import EventStore, TreeHead, newest_head
 from crypto import CryptoError
 from crypto.signing import Signer, key_id, verify_signature
 
@@ -263,6 +263,10 @@ class Proofs:
     def verify(self, document: bytes) -> VerifiedProof:
         """Check ``document`` against this deployment's own key (see :func:`verify_proof`)."""
         return verify_proof(document, self.public_key)
+
+    def tree_head(self) -> TreeHead | None:
+        """The newest signed tree head of the log, to publish (None before the first)."""
+        return newest_head(self.store.engine)
 
 
 def check_against_log(engine: sa.Engine, proof: VerifiedProof) -> None:
