@@ -421,6 +421,15 @@ def verify_proof_command(file: Any, public_key: str | None, database: bool) -> N
         f"valid: case {proof.case_id} received on {proof.received_on.isoformat()} "
         f"(signed by key {proof.key_id})"
     )
+    if proof.inclusion is not None:
+        head = proof.inclusion.head
+        click.echo(
+            f"included: the report's event (leaf {proof.inclusion.leaf_index}) is in the signed "
+            f"tree head of {head.tree_size} events signed {head.signed_at} "
+            f"(root {head.root_hash.hex()})"
+        )
+    else:
+        click.echo("no inclusion proof (version 1): it comes once a signed tree head covers it")
     if database:
         click.echo("the commitment matches the report stored in the database")
 

@@ -12,7 +12,7 @@ from app.cli import main
 from caseflow.clock import STOCKHOLM
 from caseflow.store import parse_head, sign_checkpoint
 from crypto.signing import Signer
-from tests.functional.pages import submit_report
+from tests.functional.pages import open_status, receipt_from, submit_report
 
 HEAD_PATH = "/.well-known/visselpipa/tree-head"
 KEY_PATH = "/.well-known/visselpipa-signing-key"
@@ -55,3 +55,40 @@ def test_the_newest_signed_head_is_published_and_verifies_a_copy(deployment, cli
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"holds the expected head of {head.tree_size} events" in result.output
+
+
+def test_after_the_next_head_the_reporters_proof_shows_the_log_holds_their_report(
+    deployment, client, tmp_path
+):
+    status, page = submit_report(client, what="Jäv vid tillsättning av en tjänst.")
+    receipt = receipt_from(page)
+    open_status(client, receipt)
+    first = json.loads(client.get("/status/proof.json").data)
+    assert first["version"] == 1
+    assert 'id="proof-no-inclusion"' in client.get("/status/proof").get_data(as_text=True)
+
+    signer = Signer(deployment.settings.signing_seed)
+    sign_checkpoint(deployment.engine, signer, datetime(2026, 12, 1, 10, tzinfo=STOCKHOLM))
+    document = client.get("/status/proof.json").data
+    proof = json.loads(document)
+    assert proof["version"] == 2 and proof["tree_head"] == json.loads(client.get(HEAD_PATH).data)
+    page = client.get("/status/proof").get_data(as_text=True)
+    assert 'id="proof-inclusion"' in page and proof["tree_head"]["root_hash"] in page
+
+    saved = Path(tmp_path) / "proof.json"
+    saved.write_bytes(document)
+    key = client.get(KEY_PATH).get_json()["public_key"]
+    offline = {"VISSELPIPA_DATA_DIR": str(tmp_path / "nowhere")}
+    result = CliRunner().invoke(
+        main, ["verify-proof", str(saved), "--public-key", key], env=offline
+    )
+    assert result.exit_code == 0, result.output
+    assert "included: the report's event" in result.output
+    assert f"tree head of {proof['tree_head']['tree_size']} events" in result.output
+
+    changed = dict(proof, inclusion=["00" * 32, *proof["inclusion"][1:]])
+    saved.write_text(json.dumps(changed), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["verify-proof", str(saved), "--public-key", key], env=offline
+    )
+    assert result.exit_code == 1 and "inclusion proof does not lead" in result.output
