@@ -1,4 +1,4 @@
-"""Signed checkpoints of the event log, and the verification of the whole log.
+"""Signed checkpoints (tree heads) of the event log, and the verification of the whole log.
 
 The hash chain (:mod:`caseflow.store.chain`) shows that the stored events
 agree with each other. It cannot show that they are the events that were
@@ -10,31 +10,33 @@ the signature is stored as an event of its own in the stream
 the checkpoint's ``head_seq``, and the attacker cannot sign a new one without
 the key.
 
-Checkpoint format (version 1)
------------------------------
+Checkpoint format (version 2: a signed tree head)
+-------------------------------------------------
 
 An event of stream ``"checkpoints"``, type ``"CheckpointSigned"``, actor
-``"system"``, whose ``meta`` holds::
+``"system"``, whose ``meta`` holds exactly the fields of a signed tree head
+(:mod:`caseflow.store.heads`): ``format``, ``version``, ``tree_size`` (the
+events it covers, seqs 1..tree_size, always the checkpoint's seq − 1),
+``root_hash`` (their Merkle root, :mod:`caseflow.store.merkle`), ``head_hash``
+(the hash of event ``tree_size``), ``signed_at`` (ISO 8601 to the second,
+Europe/Stockholm), ``key_id`` and ``signature`` (domain ``tree-head``).
 
-    head_seq   the seq of the newest event before the checkpoint (an integer)
-    head_hash  that event's hash, 64 lower-case hex digits
-    signed_at  when it was signed, ISO 8601 to the second in Europe/Stockholm
-    key_id     the signing key's id (crypto.signing.key_id)
-    signature  128 lower-case hex digits
+Checkpoint format (version 1, read as it is)
+--------------------------------------------
 
-The signature is ``Signer.sign("checkpoint", message)`` over the ASCII text::
-
-    message = "<head_seq>:<head_hash>:<signed_at>"
-
-(decimal seq without leading zeros, the hex as stored, the ISO text as
-stored), for example ``b"998:3f5a…e1:2026-11-30T12:00:00+01:00"``.
+Checkpoints signed before the tree existed have ``meta`` keys ``head_seq``,
+``head_hash``, ``signed_at``, ``key_id`` and ``signature``, the signature by
+``Signer.sign("checkpoint", message)`` over the ASCII text
+``"<head_seq>:<head_hash>:<signed_at>"``. :meth:`Checkpoint.from_event` upcasts
+both to one :class:`Checkpoint` (``root_hash`` None for version 1).
 
 .. warning::
-   A checkpoint proves the log up to its ``head_seq``. Events appended after
-   the newest checkpoint, and then removed together with any later
-   checkpoint, are not caught until the next checkpoint that someone kept
-   outside the database: publish checkpoints (the quarterly report prints
-   them) so that the newest ones stick.
+   The database alone cannot show that it is complete. Events appended
+   after the newest checkpoint, or the newest events together with every
+   later checkpoint, can be removed, and a SQLite file copied without its
+   ``-wal`` is an older log: all verify without damage. Only a head kept
+   outside the database (``verify_log(expected=…)``; published at the
+   well-known URL and in every report) catches that.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from caseflow.store.chain import verify_chain
+from caseflow.store.chain import _cursor, verify_chain
 from caseflow.store.engine import read_only
 from caseflow.store.errors import ConcurrencyConflict
 from caseflow.store.events import (
@@ -432,27 +434,36 @@ def _roots(engine: Engine, sizes: set[int], end: int) -> dict[int, bytes]:
     wanted = sorted(size for size in sizes if 0 <= size <= end)
     roots: dict[int, bytes] = {}
     frontier = Frontier()
-    t = events_table
-    with engine.connect() as conn:
-        result = (
-            read_only(conn)
-            .execution_options(stream_results=True, yield_per=_TREE_FETCH)
-            .execute(select(t.c.hash).where(t.c.seq >= 1, t.c.seq <= end).order_by(t.c.seq))
-        )
-        pending = iter(wanted)
-        target = next(pending, None)
+    pending = iter(wanted)
+    target = next(pending, None)
+
+    def reached() -> None:
+        nonlocal target
         while target is not None and target == frontier.size:
             roots[target] = frontier.root()
             target = next(pending, None)
-        for part in result.partitions(_TREE_FETCH):
-            hashes = [bytes(row[0]) for row in part]
-            while hashes:
-                room = len(hashes) if target is None else target - frontier.size
-                frontier.extend(hashes[:room])
-                hashes = hashes[room:]
-                while target is not None and target == frontier.size:
-                    roots[target] = frontier.root()
-                    target = next(pending, None)
+
+    reached()
+    with engine.connect() as conn:
+        read_only(conn)
+        # The raw driver cursor (server-side on PostgreSQL), as the chain walk
+        # reads: a million Row objects would cost more than the hashing.
+        placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(
+                f"SELECT hash FROM events WHERE seq >= 1 AND seq <= {placeholder} ORDER BY seq",  # noqa: S608 - constant text
+                (end,),
+            )
+            while part := cursor.fetchmany(_TREE_FETCH):
+                hashes = [bytes(row[0]) for row in part]
+                while hashes:
+                    room = len(hashes) if target is None else target - frontier.size
+                    frontier.extend(hashes[:room])
+                    hashes = hashes[room:]
+                    reached()
+        finally:
+            cursor.close()
     return roots
 
 
