@@ -190,7 +190,30 @@ def _public_key(text: str) -> bytes:
     return key
 
 
-@main.command()
+#: ``visselpipa verify`` exit codes (also in its help and in SECURITY.md).
+EXIT_VERIFIED = 0
+EXIT_BROKEN = 1
+#: 2 is click's usage error.
+EXIT_UNANCHORED = 3
+
+
+def _load_head(file: Any) -> Any:
+    from caseflow.store import HeadInvalid, parse_head
+    from caseflow.store.heads import MAX_HEAD_BYTES
+
+    try:
+        return parse_head(file.read(MAX_HEAD_BYTES + 1))
+    except HeadInvalid as e:
+        raise click.BadParameter(str(e), param_hint="--expect") from None
+
+
+@main.command(
+    epilog="Exit codes: 0 the log holds the --expect head and is consistent with it; "
+    "1 damage found (the first bad sequence number is named), or the log does not hold "
+    "the expected head (cut short, rewritten, forked, or a SQLite copy without its -wal "
+    "file); 2 wrong usage; 3 no damage found, but without --expect nothing shows "
+    "whether the copy is complete (also for an empty log)."
+)
 @click.option(
     "--database-url",
     metavar="URL",
@@ -202,11 +225,20 @@ def _public_key(text: str) -> bytes:
     help="The deployment's published signing key (`visselpipa signing-key`). With "
     "--database-url as well, no settings and no secrets are read.",
 )
-def verify(database_url: str | None, public_key: str | None) -> None:
-    """Check the event log's hash chain and every signed checkpoint; exit 1 on damage."""
+@click.option(
+    "--expect",
+    "expect_file",
+    metavar="HEAD_FILE",
+    type=click.File("rb"),
+    help="A signed tree head kept outside the database (`visselpipa head`, "
+    "/.well-known/visselpipa/tree-head, or a published report): the log must hold it.",
+)
+def verify(database_url: str | None, public_key: str | None, expect_file: Any) -> None:
+    """Check the log's hash chain, Merkle tree and signed heads; with --expect, its completeness."""
     from caseflow.store import create_engine, verify_log
     from crypto.signing import Signer, key_id
 
+    expected = None if expect_file is None else _load_head(expect_file)
     # An auditor holds a copy of the database and the published key, never
     # the deployment's secrets: with both options nothing else is read.
     settings = None if database_url and public_key else _settings()
@@ -235,17 +267,45 @@ def verify(database_url: str | None, public_key: str | None) -> None:
                 bar.update(checked - done)
                 done = checked
 
-            report = verify_log(engine, key, progress=progress)
+            report = verify_log(engine, key, progress=progress, expected=expected)
     finally:
         engine.dispose()
     last = report.last_good
     if report.ok:
-        summary = f"ok: {report.events_checked} events, {report.checkpoints_checked} checkpoints"
-        if last is not None:
-            summary += f", last checkpoint at seq {last.head_seq} signed {last.signed_at}"
-        click.echo(f"{summary} (key {key_id(key)})")
-        return
-    click.echo(f"BROKEN at sequence number {report.first_bad_seq}: {report.reason}", err=True)
+        if report.events_checked == 0:
+            summary = "empty: the log holds no events"
+        else:
+            summary = f"{report.events_checked} events, {report.checkpoints_checked} checkpoints"
+            if last is not None:
+                summary += f", last checkpoint at seq {last.head_seq} signed {last.signed_at}"
+        root = f"root {report.root_hash.hex()}, key {key_id(key)}"
+        if report.anchored:
+            assert expected is not None  # anchored means an expected head was held
+            click.echo(
+                f"ok: {summary}; holds the expected head of {expected.tree_size} events "
+                f"signed {expected.signed_at}, and the log is consistent with it ({root})"
+            )
+            return
+        if report.events_checked == 0:
+            click.echo(f"{summary} ({root})")
+        else:
+            click.echo(f"no damage found: {summary} ({root})")
+        # Fail towards doubt: a log cut short, or a SQLite file copied without
+        # its -wal, is a shorter log that verifies; only a head kept outside
+        # the database tells them apart, so this is never a plain "ok".
+        click.echo(
+            "NOT PROVEN COMPLETE: without --expect HEAD_FILE (a signed tree head kept outside "
+            "this database) verify cannot tell whether events were removed from the end or "
+            "this is a copy made without its -wal file",
+            err=True,
+        )
+        sys.exit(EXIT_UNANCHORED)
+    where = (
+        f"BROKEN at sequence number {report.first_bad_seq}"
+        if report.first_bad_seq is not None
+        else "BROKEN"
+    )
+    click.echo(f"{where}: {report.reason}", err=True)
     if last is None:
         click.echo("no checkpoint verified before the damage", err=True)
     else:
@@ -254,7 +314,28 @@ def verify(database_url: str | None, public_key: str | None) -> None:
             f"signed {last.signed_at}: the log is proven up to seq {last.head_seq}",
             err=True,
         )
-    sys.exit(1)
+    sys.exit(EXIT_BROKEN)
+
+
+@main.command()
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="Read this database instead of the configured one (no settings are read).",
+)
+def head(database_url: str | None) -> None:
+    """Print the newest signed tree head of the log, as JSON, for --expect or publishing."""
+    from caseflow.store import create_engine, newest_head
+
+    url = with_driver(database_url or _settings().database_url)
+    engine = create_engine(url)
+    try:
+        found = newest_head(engine)
+    finally:
+        engine.dispose()
+    if found is None:
+        raise click.ClickException("no signed tree head yet: run visselpipa checkpoint")
+    click.echo(found.document().decode("ascii"), nl=False)
 
 
 @main.command()
@@ -272,8 +353,9 @@ def checkpoint() -> None:
     finally:
         engine.dispose()
     click.echo(
-        f"checkpoint at seq {made.seq} covers seq {made.meta['head_seq']}, "
-        f"signed {made.meta['signed_at']} with key {signer.key_id}"
+        f"checkpoint at seq {made.seq} covers seq {made.meta['tree_size']}, "
+        f"signed {made.meta['signed_at']} with key {signer.key_id} "
+        f"(root {made.meta['root_hash']}; `visselpipa head` prints it)"
     )
 
 
@@ -339,6 +421,15 @@ def verify_proof_command(file: Any, public_key: str | None, database: bool) -> N
         f"valid: case {proof.case_id} received on {proof.received_on.isoformat()} "
         f"(signed by key {proof.key_id})"
     )
+    if proof.inclusion is not None:
+        head = proof.inclusion.head
+        click.echo(
+            f"included: the report's event (leaf {proof.inclusion.leaf_index}) is in the signed "
+            f"tree head of {head.tree_size} events signed {head.signed_at} "
+            f"(root {head.root_hash.hex()})"
+        )
+    else:
+        click.echo("no inclusion proof (version 1): it comes once a signed tree head covers it")
     if database:
         click.echo("the commitment matches the report stored in the database")
 

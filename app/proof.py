@@ -9,7 +9,8 @@
   used to serve arbitrary content (only a proof this deployment signed comes
   back, re-serialised in canonical form).
 - ``/.well-known/visselpipa-signing-key``: the public key anyone checks a
-  proof with.
+  proof with; ``/.well-known/visselpipa/tree-head``: the newest signed tree
+  head of the log.
 
 The proof service lives in ``app.extensions["visselpipa.proofs"]``.
 """
@@ -34,6 +35,7 @@ from crypto.signing import Signer
 bp = Blueprint("proof", __name__)
 
 WELL_KNOWN_KEY_PATH = "/.well-known/visselpipa-signing-key"
+WELL_KNOWN_HEAD_PATH = "/.well-known/visselpipa/tree-head"
 
 
 @bp.record_once
@@ -144,6 +146,20 @@ def signing_key() -> Response:
         "algorithm": "Ed25519",
         "key_id": service.key_id,
         "public_key": service.public_key.hex(),
-        "signs": ["proof", "checkpoint"],
+        "signs": ["proof", "checkpoint", "tree-head"],
     }
     return Response(canonical(body) + b"\n", mimetype="application/json")
+
+
+@bp.get(WELL_KNOWN_HEAD_PATH)
+def tree_head() -> Response:
+    """The newest signed tree head of the log: what an auditor passes to ``verify --expect``.
+
+    Read from the log on every request (one indexed row): a cached head would
+    be older than the log, and anyone may keep each one they fetch.
+    """
+    head = proofs().tree_head()
+    if head is None:
+        body = {"error": "no signed tree head yet"}
+        return Response(canonical(body) + b"\n", status=404, mimetype="application/json")
+    return Response(head.document(), mimetype="application/json")

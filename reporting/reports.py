@@ -622,14 +622,18 @@ _CHECKPOINT_HEADING = Text(
     "Signerad kontrollpunkt i händelseloggen", "Signed checkpoint of the log"
 )
 _CHECKPOINT_NOTE = Text(
-    "Kontrollpunkten är en signatur över loggens tillstånd. Den som sparar den här rapporten "
-    "kan senare kontrollera att ingen händelse fram till head_seq har ändrats eller tagits "
-    "bort: visselpipa verify --database-url URL --public-key NYCKEL, med den publicerade "
-    "nyckeln, ska nå en kontrollpunkt med samma head_seq och head_hash.",
-    "The checkpoint is a signature over the state of the log. Whoever keeps this report can "
-    "later check that no event up to head_seq was changed or removed: visselpipa verify "
-    "--database-url URL --public-key KEY, with the published key, must reach a checkpoint "
-    "with the same head_seq and head_hash.",
+    "Kontrollpunkten är ett signerat trädhuvud: loggens storlek (tree_size) och Merkle-rot "
+    "(root_hash), signerade av kanalen. Den som sparar den här rapporten kan senare visa att "
+    "loggen varken har ändrats, kortats eller förgrenats: skriv fälten nedan som JSON med "
+    'format "visselpipa-tree-head" och version 1 (eller spara visselpipa head, eller '
+    "/.well-known/visselpipa/tree-head, samma dag) och kör visselpipa verify --expect FIL "
+    "--database-url URL --public-key NYCKEL med den publicerade nyckeln.",
+    "The checkpoint is a signed tree head: the log's size (tree_size) and Merkle root "
+    "(root_hash), signed by the channel. Whoever keeps this report can later show that the "
+    "log was neither changed, cut short nor forked: write the fields below as JSON with "
+    'format "visselpipa-tree-head" and version 1 (or keep visselpipa head, or '
+    "/.well-known/visselpipa/tree-head, on the same day) and run visselpipa verify --expect "
+    "FILE --database-url URL --public-key KEY with the published key.",
 )
 _NO_CHECKPOINT = Text(
     "Ingen signerad kontrollpunkt finns ännu (visselpipa checkpoint).",
@@ -642,7 +646,7 @@ _VALUE = Text("Värde", "Value")
 
 def checkpoint_fields(checkpoint: Checkpoint) -> list[tuple[str, str]]:
     """The checkpoint as (name, value) pairs, in the order a reader checks them."""
-    return [
+    fields = [
         ("seq", str(checkpoint.seq)),
         ("head_seq", str(checkpoint.head_seq)),
         ("head_hash", checkpoint.head_hash.hex()),
@@ -650,6 +654,14 @@ def checkpoint_fields(checkpoint: Checkpoint) -> list[tuple[str, str]]:
         ("key_id", checkpoint.key_id),
         ("signature", checkpoint.signature.hex()),
     ]
+    if checkpoint.root_hash is not None:
+        # A signed tree head (version 2): its size is head_seq, and the root
+        # is what verify --expect checks.
+        fields[2:2] = [
+            ("tree_size", str(checkpoint.head_seq)),
+            ("root_hash", checkpoint.root_hash.hex()),
+        ]
+    return fields
 
 
 def _period_text(report: PublishedReport) -> str:

@@ -12,6 +12,7 @@ from caseflow.store.checkpoints import (
     LogReport,
     checkpoint_if_due,
     newest_checkpoint,
+    newest_head,
     sign_checkpoint,
     verify_log,
 )
@@ -19,27 +20,42 @@ from caseflow.store.engine import alembic_config, create_engine, migrate
 from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
 from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
 from caseflow.store.hashing import GENESIS, event_hash
+from caseflow.store.heads import HeadInvalid, TreeHead, head_from_fields, parse_head
+from caseflow.store.merkle import ProofFailed, leaf_hash, verify_consistency, verify_inclusion
+from caseflow.store.tree import TreeIncomplete, consistency_proof, inclusion_proof
 
 __all__ = [
     "CHECKPOINT_STREAM",
     "GENESIS",
+    "HeadInvalid",
     "ChainBroken",
     "Checkpoint",
     "ConcurrencyConflict",
     "EventStore",
     "LogReport",
+    "ProofFailed",
     "NewEvent",
     "RecordedEvent",
     "StoreError",
+    "TreeHead",
+    "TreeIncomplete",
     "VerifyReport",
     "alembic_config",
     "checkpoint_if_due",
+    "consistency_proof",
     "newest_checkpoint",
     "create_engine",
     "event_hash",
     "events_table",
+    "head_from_fields",
+    "inclusion_proof",
+    "leaf_hash",
     "migrate",
+    "newest_head",
+    "parse_head",
     "sign_checkpoint",
     "verify_chain",
+    "verify_consistency",
+    "verify_inclusion",
     "verify_log",
 ]

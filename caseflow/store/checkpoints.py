@@ -1,4 +1,4 @@
-"""Signed checkpoints of the event log, and the verification of the whole log.
+"""Signed checkpoints (tree heads) of the event log, and the verification of the whole log.
 
 The hash chain (:mod:`caseflow.store.chain`) shows that the stored events
 agree with each other. It cannot show that they are the events that were
@@ -10,31 +10,33 @@ the signature is stored as an event of its own in the stream
 the checkpoint's ``head_seq``, and the attacker cannot sign a new one without
 the key.
 
-Checkpoint format (version 1)
------------------------------
+Checkpoint format (version 2: a signed tree head)
+-------------------------------------------------
 
 An event of stream ``"checkpoints"``, type ``"CheckpointSigned"``, actor
-``"system"``, whose ``meta`` holds::
+``"system"``, whose ``meta`` holds exactly the fields of a signed tree head
+(:mod:`caseflow.store.heads`): ``format``, ``version``, ``tree_size`` (the
+events it covers, seqs 1..tree_size, always the checkpoint's seq − 1),
+``root_hash`` (their Merkle root, :mod:`caseflow.store.merkle`), ``head_hash``
+(the hash of event ``tree_size``), ``signed_at`` (ISO 8601 to the second,
+Europe/Stockholm), ``key_id`` and ``signature`` (domain ``tree-head``).
 
-    head_seq   the seq of the newest event before the checkpoint (an integer)
-    head_hash  that event's hash, 64 lower-case hex digits
-    signed_at  when it was signed, ISO 8601 to the second in Europe/Stockholm
-    key_id     the signing key's id (crypto.signing.key_id)
-    signature  128 lower-case hex digits
+Checkpoint format (version 1, read as it is)
+--------------------------------------------
 
-The signature is ``Signer.sign("checkpoint", message)`` over the ASCII text::
-
-    message = "<head_seq>:<head_hash>:<signed_at>"
-
-(decimal seq without leading zeros, the hex as stored, the ISO text as
-stored), for example ``b"998:3f5a…e1:2026-11-30T12:00:00+01:00"``.
+Checkpoints signed before the tree existed have ``meta`` keys ``head_seq``,
+``head_hash``, ``signed_at``, ``key_id`` and ``signature``, the signature by
+``Signer.sign("checkpoint", message)`` over the ASCII text
+``"<head_seq>:<head_hash>:<signed_at>"``. :meth:`Checkpoint.from_event` upcasts
+both to one :class:`Checkpoint` (``root_hash`` None for version 1).
 
 .. warning::
-   A checkpoint proves the log up to its ``head_seq``. Events appended after
-   the newest checkpoint, and then removed together with any later
-   checkpoint, are not caught until the next checkpoint that someone kept
-   outside the database: publish checkpoints (the quarterly report prints
-   them) so that the newest ones stick.
+   The database alone cannot show that it is complete. Events appended
+   after the newest checkpoint, or the newest events together with every
+   later checkpoint, can be removed, and a SQLite file copied without its
+   ``-wal`` is an older log: all verify without damage. Only a head kept
+   outside the database (``verify_log(expected=…)``; published at the
+   well-known URL and in every report) catches that.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from caseflow.store.chain import verify_chain
+from caseflow.store.chain import _cursor, verify_chain
 from caseflow.store.engine import read_only
 from caseflow.store.errors import ConcurrencyConflict
 from caseflow.store.events import (
@@ -60,6 +62,9 @@ from caseflow.store.events import (
     events_table,
 )
 from caseflow.store.hashing import GENESIS, HASH_SIZE
+from caseflow.store.heads import HEAD_DOMAIN, HeadInvalid, TreeHead, head_from_fields, sign_head
+from caseflow.store.merkle import EMPTY_ROOT, Frontier, ProofFailed, verify_consistency
+from caseflow.store.tree import TreeIncomplete, consistency_proof, root_at
 from crypto.errors import CryptoError
 from crypto.signing import Signer, key_id, verify_signature
 
@@ -71,6 +76,8 @@ __all__ = [
     "LogReport",
     "checkpoint_if_due",
     "checkpoint_message",
+    "newest_checkpoint",
+    "newest_head",
     "sign_checkpoint",
     "verify_log",
 ]
@@ -87,6 +94,8 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _META_KEYS = {"head_seq", "head_hash", "signed_at", "key_id", "signature"}
 #: Seqs looked up per query: well under every driver's bound-parameter limit.
 _LOOKUP_BATCH = 500
+#: Chain hashes fetched per round trip when the tree is recomputed.
+_TREE_FETCH = 20_000
 
 
 def checkpoint_message(head_seq: int, head_hash_hex: str, signed_at: str) -> bytes:
@@ -96,7 +105,13 @@ def checkpoint_message(head_seq: int, head_hash_hex: str, signed_at: str) -> byt
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A checkpoint as read from the log: where it is and what it covers."""
+    """A checkpoint as read from the log: where it is and what it covers.
+
+    Version 2 (a signed tree head, :mod:`caseflow.store.heads`) carries the
+    Merkle ``root_hash`` of the events it covers; version 1, signed before
+    the tree existed, is upcast with ``root_hash`` None and still verifies by
+    its chain hash, as it always did.
+    """
 
     seq: int
     head_seq: int
@@ -104,6 +119,11 @@ class Checkpoint:
     signed_at: str
     key_id: str
     signature: bytes
+    root_hash: bytes | None = None
+
+    @property
+    def version(self) -> int:
+        return 1 if self.root_hash is None else 2
 
     @classmethod
     def from_event(cls, event: RecordedEvent) -> Checkpoint:
@@ -111,6 +131,15 @@ class Checkpoint:
         if event.type != CHECKPOINT_TYPE:
             raise ValueError(f"an event of type {event.type!r} in the checkpoints stream")
         meta: Mapping[str, Any] = event.meta
+        if "format" in meta:
+            try:
+                head = head_from_fields(dict(meta))
+            except HeadInvalid as e:
+                raise ValueError(str(e)) from None
+            return cls(
+                event.seq, head.tree_size, head.head_hash, head.signed_at, head.key_id,
+                head.signature, head.root_hash,
+            )  # fmt: skip
         if set(meta) != _META_KEYS:
             raise ValueError(f"checkpoint meta has keys {sorted(meta)}")
         head_seq, head_hash, signed_at = meta["head_seq"], meta["head_hash"], meta["signed_at"]
@@ -134,8 +163,24 @@ class Checkpoint:
             raise ValueError("checkpoint head_hash is not 32 bytes")
         return cls(event.seq, head_seq, hash_bytes, signed_at, ident, signature_bytes)
 
+    def head(self) -> TreeHead | None:
+        """The signed tree head this checkpoint is (None for a version 1 checkpoint)."""
+        if self.root_hash is None:
+            return None
+        return TreeHead(
+            self.head_seq, self.root_hash, self.head_hash, self.signed_at, self.key_id,
+            self.signature,
+        )  # fmt: skip
+
+    @property
+    def domain(self) -> str:
+        return CHECKPOINT_DOMAIN if self.root_hash is None else HEAD_DOMAIN
+
     @property
     def message(self) -> bytes:
+        head = self.head()
+        if head is not None:
+            return head.message
         return checkpoint_message(self.head_seq, self.head_hash.hex(), self.signed_at)
 
 
@@ -186,6 +231,17 @@ def newest_checkpoint(engine: Engine) -> Checkpoint | None:
         return None
 
 
+def newest_head(engine: Engine) -> TreeHead | None:
+    """The newest signed tree head in the log (None before the first version 2 checkpoint).
+
+    What ``visselpipa head`` prints and ``/.well-known/visselpipa/tree-head``
+    serves. A malformed newest checkpoint gives None, as for
+    :func:`newest_checkpoint`: nothing that does not verify is published.
+    """
+    checkpoint = newest_checkpoint(engine)
+    return None if checkpoint is None else checkpoint.head()
+
+
 def _append_checkpoint(
     engine: Engine,
     signer: Signer,
@@ -200,21 +256,12 @@ def _append_checkpoint(
         head_seq, head_hash = store.head(conn)
         if not due(_last_checkpoint(conn, version), head_seq):
             return None
-        head_hex = head_hash.hex()
-        signature = signer.sign(
-            CHECKPOINT_DOMAIN, checkpoint_message(head_seq, head_hex, signed_at)
-        )
+        # The root from the stored tree, under the lock: O(log n) rows. verify
+        # recomputes it from the events, so a damaged table makes a head that
+        # fails there, never one that passes for the wrong events.
+        head = sign_head(signer, head_seq, root_at(conn, head_seq), head_hash, signed_at)
         event = NewEvent(
-            type=CHECKPOINT_TYPE,
-            actor=SYSTEM_ACTOR,
-            recorded_at=signed_at,
-            meta={
-                "head_seq": head_seq,
-                "head_hash": head_hex,
-                "signed_at": signed_at,
-                "key_id": signer.key_id,
-                "signature": signature.hex(),
-            },
+            type=CHECKPOINT_TYPE, actor=SYSTEM_ACTOR, recorded_at=signed_at, meta=head.fields()
         )
         (recorded,) = store.append(conn, CHECKPOINT_STREAM, version, [event])
         return recorded
@@ -271,7 +318,7 @@ def checkpoint_if_due(
 
 @dataclass(frozen=True)
 class LogReport:
-    """The outcome of verifying the chain and every checkpoint.
+    """The outcome of verifying the chain, the tree and every checkpoint.
 
     ``first_bad_seq`` is the first sequence number shown to be wrong: where
     the chain breaks, the checkpoint event that does not verify, or the
@@ -279,6 +326,12 @@ class LogReport:
     somewhere after ``last_good``'s ``head_seq`` and at or before it).
     ``last_good`` is the newest checkpoint that verified before the damage:
     the log is proven up to its ``head_seq``.
+
+    ``root_hash`` is the Merkle root of the ``events_checked`` events,
+    recomputed from them. ``expected`` is the head given from outside the
+    database, if any; ``anchored`` says the log was checked against it and
+    holds it (same root at its size, current tree consistent with it). Without
+    an outside head nobody can tell a complete log from one cut short.
     """
 
     ok: bool
@@ -287,6 +340,9 @@ class LogReport:
     first_bad_seq: int | None = None
     reason: str | None = None
     last_good: Checkpoint | None = None
+    root_hash: bytes = EMPTY_ROOT
+    expected: TreeHead | None = None
+    anchored: bool = False
 
 
 def _outside_the_chain(engine: Engine) -> tuple[int, str] | None:
@@ -319,7 +375,11 @@ def _stored_hashes(engine: Engine, seqs: list[int]) -> dict[int, bytes]:
 
 
 def _fault(
-    checkpoint: Checkpoint, end: int, stored: Mapping[int, bytes], public_key: bytes
+    checkpoint: Checkpoint,
+    end: int,
+    stored: Mapping[int, bytes],
+    roots: Mapping[int, bytes],
+    public_key: bytes,
 ) -> tuple[int, str] | None:
     """What is wrong with one parsed checkpoint: (bad seq, reason), or None."""
     here = f"the checkpoint at seq {checkpoint.seq}"
@@ -328,7 +388,7 @@ def _fault(
             f"{here} names signing key {checkpoint.key_id}, not the given key {key_id(public_key)}"
         )
     try:
-        verify_signature(public_key, CHECKPOINT_DOMAIN, checkpoint.message, checkpoint.signature)
+        verify_signature(public_key, checkpoint.domain, checkpoint.message, checkpoint.signature)
     except CryptoError:
         return checkpoint.seq, f"{here} has no valid signature by key {key_id(public_key)}"
     if checkpoint.head_seq > end:
@@ -355,17 +415,112 @@ def _fault(
             f"{checkpoint.signed_at} ({here}): an event up to seq {checkpoint.head_seq} "
             "was rewritten"
         )
+    if checkpoint.root_hash is not None and roots.get(checkpoint.head_seq) != checkpoint.root_hash:
+        return checkpoint.seq, (
+            f"the Merkle root of seqs 1..{checkpoint.head_seq} differs from the one signed at "
+            f"{checkpoint.signed_at} ({here}): an event up to seq {checkpoint.head_seq} "
+            "was rewritten"
+        )
+    return None
+
+
+def _roots(engine: Engine, sizes: set[int], end: int) -> dict[int, bytes]:
+    """The Merkle root of seqs 1..size for each of ``sizes`` (all ≤ ``end``), from the events.
+
+    One pass over the (seq, hash) column pairs the chain walk vouched for,
+    the tree grown in batches (:class:`Frontier`): it trusts nothing of the
+    stored tree.
+    """
+    wanted = sorted(size for size in sizes if 0 <= size <= end)
+    roots: dict[int, bytes] = {}
+    frontier = Frontier()
+    pending = iter(wanted)
+    target = next(pending, None)
+
+    def reached() -> None:
+        nonlocal target
+        while target is not None and target == frontier.size:
+            roots[target] = frontier.root()
+            target = next(pending, None)
+
+    reached()
+    with engine.connect() as conn:
+        read_only(conn)
+        # The raw driver cursor (server-side on PostgreSQL), as the chain walk
+        # reads: a million Row objects would cost more than the hashing.
+        placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(
+                f"SELECT hash FROM events WHERE seq >= 1 AND seq <= {placeholder} ORDER BY seq",  # noqa: S608 - constant text
+                (end,),
+            )
+            while part := cursor.fetchmany(_TREE_FETCH):
+                hashes = [bytes(row[0]) for row in part]
+                while hashes:
+                    room = len(hashes) if target is None else target - frontier.size
+                    frontier.extend(hashes[:room])
+                    hashes = hashes[room:]
+                    reached()
+        finally:
+            cursor.close()
+    return roots
+
+
+def _against_expected(
+    engine: Engine,
+    expected: TreeHead,
+    end: int,
+    stored: Mapping[int, bytes],
+    roots: Mapping[int, bytes],
+    public_key: bytes,
+) -> tuple[int | None, str] | None:
+    """What stops the log from holding the outside head ``expected``, or None."""
+    signed = f"the expected head ({expected.tree_size} events, signed {expected.signed_at})"
+    try:
+        expected.verify(public_key)
+    except HeadInvalid as e:
+        return None, str(e)
+    if expected.tree_size > end:
+        return end + 1, (
+            f"{signed} covers more events than this log holds ({end}): events were removed "
+            "from the end, or this is a copy of a SQLite database without its -wal file"
+        )
+    at = GENESIS if expected.tree_size == 0 else stored.get(expected.tree_size)
+    if roots.get(expected.tree_size) != expected.root_hash or at != expected.head_hash:
+        return expected.tree_size, (
+            f"the log's first {expected.tree_size} events are not the ones {signed} covers: "
+            "history was rewritten or forked"
+        )
+    with engine.connect() as conn:
+        try:
+            proof = consistency_proof(read_only(conn), expected.tree_size, end)
+            verify_consistency(expected.tree_size, end, expected.root_hash, roots[end], proof)
+        except (TreeIncomplete, ProofFailed) as e:
+            return None, (
+                f"the stored Merkle tree gives no valid consistency proof from {signed} to "
+                f"the log's {end} events ({e}): the merkle_nodes table was altered"
+            )
     return None
 
 
 def verify_log(
-    engine: Engine, public_key: bytes, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    public_key: bytes,
+    progress: Callable[[int], None] | None = None,
+    expected: TreeHead | None = None,
 ) -> LogReport:
-    """Verify the hash chain, then every checkpoint against ``public_key``.
+    """Verify the hash chain, the Merkle tree, every checkpoint, and ``expected`` if given.
 
     ``progress``, if given, is called with the number of events checked so
     far while the chain is walked. Needs only the database and the public
     key: an auditor runs it on a copy, without the deployment's secrets.
+
+    ``expected`` is a signed tree head kept outside the database (published,
+    printed in a report): the log must hold it — its events up to the head's
+    size have the head's root, and the stored tree proves the current log
+    consistent with it. This is what catches a log cut short, which no check
+    of the database alone can.
 
     Checkpoints appended after the chain walk passed their position are left
     for the next run: the walk and the checkpoint read are separate
@@ -384,16 +539,24 @@ def verify_log(
             parsed.append(Checkpoint.from_event(record))
         except ValueError as e:
             parsed.append((record.seq, f"the checkpoint at seq {record.seq} is malformed: {e}"))
-    stored = _stored_hashes(
-        engine, sorted({c.head_seq for c in parsed if isinstance(c, Checkpoint)} - {0})
+    heads = {c.head_seq for c in parsed if isinstance(c, Checkpoint)}
+    if expected is not None:
+        heads.add(expected.tree_size)
+    stored = _stored_hashes(engine, sorted(heads - {0}))
+    roots = _roots(
+        engine,
+        {c.head_seq for c in parsed if isinstance(c, Checkpoint) and c.root_hash is not None}
+        | ({expected.tree_size} if expected is not None else set())
+        | {end},
+        end,
     )
 
     last_good: Checkpoint | None = None
     checked = 0
-    bad: tuple[int, str] | None = None
+    bad: tuple[int | None, str] | None = None
     for item in parsed:
         checked += 1
-        fault = item if isinstance(item, tuple) else _fault(item, end, stored, public_key)
+        fault = item if isinstance(item, tuple) else _fault(item, end, stored, roots, public_key)
         if fault is not None:
             bad = fault
             break
@@ -403,12 +566,23 @@ def verify_log(
     if not chain.ok:
         assert chain.first_broken_seq is not None  # set whenever ok is False
         broken = (chain.first_broken_seq, f"hash chain broken: {chain.reason}")
-        bad = broken if bad is None or broken[0] < bad[0] else bad
+        bad = broken if bad is None or bad[0] is None or broken[0] < bad[0] else bad
     outside = _outside_the_chain(engine)
     if outside is not None:
         # The walk starts at seq 1; a row below it is in no chain, yet the
         # application would read it as part of its stream.
         bad = outside
-    if bad is None:
-        return LogReport(True, chain.events_checked, checked, last_good=last_good)
-    return LogReport(False, chain.events_checked, checked, bad[0], bad[1], last_good)
+    if bad is None and expected is not None:
+        bad = _against_expected(engine, expected, end, stored, roots, public_key)
+    first_bad, reason = (None, None) if bad is None else bad
+    return LogReport(
+        ok=bad is None,
+        events_checked=chain.events_checked,
+        checkpoints_checked=checked,
+        first_bad_seq=first_bad,
+        reason=reason,
+        last_good=last_good,
+        root_hash=roots[end],
+        expected=expected,
+        anchored=bad is None and expected is not None,
+    )

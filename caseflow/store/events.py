@@ -39,6 +39,7 @@ from caseflow.store.engine import READ_ONLY, read_only
 from caseflow.store.errors import ConcurrencyConflict, StoreError
 from caseflow.store.hashing import GENESIS, event_hash
 from caseflow.store.metadata import metadata
+from caseflow.store.tree import add_leaves
 
 JSONValue: TypeAlias = (
     "str | int | float | bool | None | Sequence[JSONValue] | Mapping[str, JSONValue]"
@@ -267,6 +268,7 @@ class EventStore:
                 raise ConcurrencyConflict(stream_id, expected_version, current.get(stream_id, 0))
 
         seq, prev = self.head(conn)
+        size = seq
         recorded: list[RecordedEvent] = []
         for stream_id, expected_version, events in appends:
             for offset, new in enumerate(events, start=1):
@@ -319,6 +321,9 @@ class EventStore:
             # serialisation. Either way another append won; retrying helps.
             first, expected, _ = appends[0]
             raise ConcurrencyConflict(first, expected) from e
+        # The Merkle tree grows in the same transaction, under the same lock:
+        # leaf seq - 1 is the event's chain hash (caseflow.store.tree).
+        add_leaves(conn, size, [e.hash for e in recorded])
         return recorded
 
     def append_now(

@@ -71,8 +71,9 @@ def test_verify_passes_then_names_the_row_edited_behind_the_triggers_back(databa
         intake.submit(intake.begin(), Report(category="bribery", agency="tullverket", what=what))
 
     result = runner.invoke(main, ["verify"], env=env)
-    assert result.exit_code == 0, result.output
-    assert "3 events" in result.output
+    # No damage, but no outside head either: never a plain "ok" (exit 3).
+    assert result.exit_code == 3, result.output
+    assert "no damage found: 3 events" in result.output
 
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":

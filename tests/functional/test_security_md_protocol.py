@@ -15,6 +15,7 @@ import nacl.bindings as sodium
 import sqlalchemy as sa
 from argon2.low_level import Type, hash_secret_raw
 from nacl.public import PrivateKey, SealedBox
+from nacl.signing import VerifyKey
 
 from tests.functional.pages import open_status, receipt_from, submit_report
 
@@ -154,3 +155,105 @@ def test_an_independent_decoder_following_security_md_opens_the_case(deployment,
         hashlib.blake2b(seed, digest_size=32, person=b"vp.reporter.v1").digest()
     )
     assert _open_grant(reporter_grant, case_id, reporter_sk) == key
+
+
+# --- the signed tree head and the inclusion proof, as SECURITY.md writes them --------
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162 MTH over leaf data, recursively, with hashlib alone."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def _canonical(fields: dict) -> bytes:  # type: ignore[type-arg]
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _check_signature(public_key: bytes, domain: bytes, fields: dict, signature: str) -> None:  # type: ignore[type-arg]
+    message = b"visselpipa-signature-v1\x00" + domain + b"\x00" + _canonical(fields)
+    VerifyKey(public_key).verify(message, bytes.fromhex(signature))
+
+
+def _root_from_path(leaf: bytes, index: int, size: int, path: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.3.2, step by step."""
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        assert sn != 0
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn, sn = fn >> 1, sn >> 1
+    assert sn == 0
+    return r
+
+
+def test_an_independent_verifier_checks_the_tree_head_and_the_inclusion_proof(deployment, client):
+    from datetime import datetime
+
+    from caseflow.clock import STOCKHOLM
+    from caseflow.store import sign_checkpoint
+    from crypto.signing import Signer
+
+    status, page = submit_report(client, what="Granskaren räknar själv.")
+    receipt = receipt_from(page)
+    for what in ("En till.", "Och en till."):
+        submit_report(deployment.client(), what=what)
+    # The deployment signs a head (as its tick does); everything after this
+    # line uses only hashlib, PyNaCl's Ed25519 and raw SQL.
+    signer = Signer(deployment.settings.signing_seed)
+    sign_checkpoint(deployment.engine, signer, datetime(2026, 12, 1, 9, tzinfo=STOCKHOLM))
+
+    published_key = client.get("/.well-known/visselpipa-signing-key").get_json()
+    public_key = bytes.fromhex(published_key["public_key"])
+    key_id = hashlib.blake2b(public_key, digest_size=8, person=b"vp-key-id").hexdigest()
+    head = json.loads(client.get("/.well-known/visselpipa/tree-head").data)
+
+    with deployment.engine.connect() as conn:
+        hashes = [
+            bytes(r.hash) for r in conn.execute(sa.text("SELECT hash FROM events ORDER BY seq"))
+        ]
+        stored_meta = conn.execute(
+            sa.text("SELECT meta FROM events WHERE stream_id = 'checkpoints' ORDER BY version DESC")
+        ).scalar()
+    assert json.loads(stored_meta) == head  # the checkpoint event's meta is the head
+
+    assert head["format"] == "visselpipa-tree-head" and head["version"] == 1
+    assert head["key_id"] == key_id
+    size = head["tree_size"]
+    assert size == len(hashes) - 1  # every event before the checkpoint itself
+    assert head["root_hash"] == _mth(hashes[:size]).hex()
+    assert head["head_hash"] == hashes[size - 1].hex()
+    _check_signature(
+        public_key,
+        b"tree-head",
+        {k: v for k, v in head.items() if k != "signature"},
+        head["signature"],
+    )
+
+    open_status(client, receipt)
+    proof = json.loads(client.get("/status/proof.json").data)
+    assert proof["version"] == 2 and proof["tree_head"] == head
+    outer = {k: v for k, v in proof.items() if k not in ("signature", "tree_head", "inclusion")}
+    _check_signature(public_key, b"proof", outer, proof["signature"])
+    leaf = hashlib.sha256(b"\x00" + bytes.fromhex(proof["event_hash"])).digest()
+    path = [bytes.fromhex(h) for h in proof["inclusion"]]
+    assert _root_from_path(leaf, proof["leaf_index"], size, path).hex() == head["root_hash"]
+    # The leaf is the case's ReportReceived event.
+    with deployment.engine.connect() as conn:
+        seq, event_hash = conn.execute(
+            sa.text(
+                "SELECT seq, hash FROM events WHERE stream_id = :c AND type = 'ReportReceived'"
+            ),
+            {"c": proof["case"]},
+        ).one()
+    assert (proof["leaf_index"], proof["event_hash"]) == (seq - 1, bytes(event_hash).hex())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,7 +31,7 @@ from caseflow.domain.commands import (
 from caseflow.domain.dates import STOCKHOLM
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import CaseService, Step
-from caseflow.store import sign_checkpoint
+from caseflow.store import parse_head, sign_checkpoint, verify_log
 from config.settings import Settings, load_settings
 from crypto.signing import Signer
 from reporting.reports import (
@@ -309,6 +310,26 @@ def test_html_pdf_and_csv_carry_the_figures_and_the_newest_checkpoint(
     rows = _csv(render_csv(report, "sv"))
     assert rows[("checkpoint", "head_hash")] == ("2026Q2", head_hash)
     assert rows[("checkpoint", "key_id")] == ("2026Q2", signer.key_id)
+    # What the report says a reader can do: write the printed fields as a head
+    # file, and verify the log against it.
+    printed = {
+        name: value for (section, name), (_, value) in rows.items() if section == "checkpoint"
+    }
+    head = parse_head(
+        json.dumps(
+            {
+                "format": "visselpipa-tree-head",
+                "version": 1,
+                "tree_size": int(printed["tree_size"]),
+                **{
+                    k: printed[k]
+                    for k in ("root_hash", "head_hash", "signed_at", "key_id", "signature")
+                },
+            }
+        ).encode()
+    )
+    assert verify_log(engine, signer.public_key, expected=head).anchored
+    assert "--expect" in page
 
 
 class _Collector(HTMLParser):

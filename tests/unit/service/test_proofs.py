@@ -138,7 +138,8 @@ def test_a_signature_from_another_domain_does_not_verify(document, signer):
         (lambda d, f: b"\xff\xfe", "not valid JSON"),
         (lambda d, f: b"[1, 2]", "not a JSON object"),
         (lambda d, f: canonical({**f, "format": "something-else"}), "format"),
-        (lambda d, f: canonical({**f, "version": 2}), "version"),
+        (lambda d, f: canonical({**f, "version": 3}), "version"),
+        (lambda d, f: canonical({**f, "version": 2}), "missing fields .'event_hash'"),
         (lambda d, f: canonical({**f, "version": True}), "version"),
         (lambda d, f: canonical({k: v for k, v in f.items() if k != "key_id"}), "missing"),
         (lambda d, f: canonical({**f, "reporter": "x"}), "unknown"),
@@ -146,7 +147,7 @@ def test_a_signature_from_another_domain_does_not_verify(document, signer):
         (lambda d, f: canonical({**f, "received_on": "2026-13-40"}), "not a date"),
         (lambda d, f: canonical({**f, "received_on": "20261124"}), "'received_on'"),
         (lambda d, f: d[:-2] + b',"case":"' + f["case"].encode() + b'"}', "twice"),
-        (lambda d, f: d + b" " * 5000, "larger"),
+        (lambda d, f: d + b" " * 9000, "larger"),
     ],
 )
 def test_malformed_documents_are_refused_with_a_reason(document, signer, change, reason):

@@ -7,6 +7,7 @@ then recomputes the chain so that the plain chain check passes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import datetime, timedelta
@@ -138,7 +139,7 @@ def test_a_checkpoint_signs_the_head_just_before_it(engine: Engine) -> None:
         CHECKPOINT_STREAM, 1, "CheckpointSigned", "system",
     )  # fmt: skip
     assert made.recorded_at == "2026-11-30T12:00:00+01:00"
-    assert made.meta["head_seq"] == made.seq - 1 == 3
+    assert made.meta["tree_size"] == made.seq - 1 == 3
     assert bytes.fromhex(made.meta["head_hash"]) == made.prev_hash
     assert made.meta["signed_at"] == made.recorded_at
     assert made.meta["key_id"] == SIGNER.key_id
@@ -148,9 +149,21 @@ def test_a_checkpoint_signs_the_head_just_before_it(engine: Engine) -> None:
 def test_the_signature_is_over_the_bytes_security_md_documents(engine: Engine) -> None:
     """An independent check with PyNaCl alone, following SECURITY.md word for word."""
     add_events(engine, 2)
-    meta = checkpoint(engine, T0).meta
-    message = f"{meta['head_seq']}:{meta['head_hash']}:{meta['signed_at']}".encode("ascii")
-    signed = b"visselpipa-signature-v1\x00checkpoint\x00" + message
+    made = checkpoint(engine, T0)
+    meta = made.meta
+    assert set(meta) == {
+        "format", "version", "tree_size", "root_hash", "head_hash", "signed_at", "key_id",
+        "signature",
+    }  # fmt: skip
+    assert (meta["format"], meta["version"], meta["tree_size"]) == ("visselpipa-tree-head", 1, 2)
+    # The root: RFC 9162 over the two events' chain hashes, with hashlib alone.
+    hashes = [e.hash for e in EventStore(engine).read_all()][:2]
+    leaves = [hashlib.sha256(b"\x00" + h).digest() for h in hashes]
+    assert meta["root_hash"] == hashlib.sha256(b"\x01" + leaves[0] + leaves[1]).hexdigest()
+    assert meta["head_hash"] == hashes[1].hex() == made.prev_hash.hex()
+    unsigned = {k: v for k, v in meta.items() if k != "signature"}
+    message = json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
+    signed = b"visselpipa-signature-v1\x00tree-head\x00" + message
     nacl.signing.VerifyKey(PUBLIC_KEY).verify(signed, bytes.fromhex(meta["signature"]))
 
 
@@ -161,7 +174,7 @@ def test_a_checkpoint_is_due_only_after_the_interval_and_new_events(engine: Engi
     add_events(engine, 1)
     assert checkpoint_if_due(engine, SIGNER, T0 + HOUR - timedelta(seconds=1), HOUR) is None
     second = checkpoint(engine, T0 + HOUR)
-    assert second.meta["head_seq"] == first.seq + 1
+    assert second.meta["tree_size"] == first.seq + 1
     # Nothing happened since: a third would prove nothing new, however late.
     assert checkpoint_if_due(engine, SIGNER, T0 + 10 * HOUR, HOUR) is None
     assert len(EventStore(engine).read_stream(CHECKPOINT_STREAM)) == 2
@@ -196,7 +209,7 @@ def test_two_ticks_at_the_same_moment_make_exactly_one_checkpoint(engine: Engine
     assert not failures, failures
     assert sum(m is not None for m in made) == 1
     (stored,) = EventStore(engine).read_stream(CHECKPOINT_STREAM)
-    assert stored.meta["head_seq"] == 3
+    assert stored.meta["tree_size"] == 3
     assert verify_log(engine, PUBLIC_KEY).ok
 
 
@@ -286,15 +299,19 @@ def _flip_hex(text: str) -> str:
 
 
 META_TAMPERS: list[tuple[str, Any]] = [
-    ("head_seq", lambda meta: meta.update(head_seq=meta["head_seq"] - 1)),
+    ("tree_size", lambda meta: meta.update(tree_size=meta["tree_size"] - 1)),
     ("head_hash", lambda meta: meta.update(head_hash=_flip_hex(meta["head_hash"]))),
+    ("root_hash", lambda meta: meta.update(root_hash=_flip_hex(meta["root_hash"]))),
+    ("format", lambda meta: meta.update(format="visselpipa-checkpoint")),
+    ("version", lambda meta: meta.update(version=2)),
     ("signed_at", lambda meta: meta.update(signed_at=meta["signed_at"].replace(":00+", ":01+"))),
     ("signature", lambda meta: meta.update(signature=_flip_hex(meta["signature"]))),
     ("key_id", lambda meta: meta.update(key_id=_flip_hex(meta["key_id"]))),
     ("upper-case hex", lambda meta: meta.update(head_hash=meta["head_hash"].upper())),
     ("missing key", lambda meta: meta.pop("signature") and None),
     ("extra key", lambda meta: meta.update(note="x")),
-    ("head_seq as text", lambda meta: meta.update(head_seq=str(meta["head_seq"]))),
+    ("tree_size as text", lambda meta: meta.update(tree_size=str(meta["tree_size"]))),
+    ("tree_size as true", lambda meta: meta.update(tree_size=True)),
     ("not an object", lambda meta: "[]"),
 ]
 
