@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import load_settings
 from tests.deploy.conftest import DEPLOY, tool
 
 UNITS = DEPLOY / "systemd"
@@ -121,3 +122,21 @@ def test_the_timer_starts_tick_every_five_minutes():
     # The timer starts the tick service of the same name.
     assert "Unit" not in timer
     assert (UNITS / "visselpipa-tick.service").exists()
+
+
+def test_the_example_environment_file_is_a_valid_configuration():
+    example = DEPLOY / "visselpipa.env.example"
+    env = dict(
+        line.split("=", 1)
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    secrets = {
+        "VISSELPIPA_SECRET_KEY": "s" * 40,
+        "VISSELPIPA_TENANT_SALT": "ab" * 16,
+        "VISSELPIPA_SIGNING_SEED": "cd" * 32,
+    }
+    settings = load_settings({**env, **secrets})  # raises on an unknown or bad setting
+    assert str(settings.data_dir) == _directives("visselpipa.service")["ReadWritePaths"][0]
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.rate_limit_storage.startswith("redis://")
