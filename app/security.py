@@ -8,6 +8,8 @@
 - ``__Host-`` session cookie: Secure, HttpOnly, SameSite=Strict.
 - ``Cache-Control: no-store`` on every page the app renders.
 - Error pages without stack traces, in the reporter's language.
+- ``Onion-Location`` on every HTTPS response when the deployment has an
+  onion service (``onion_address``), so Tor Browser offers the onion.
 - Uploads go through :class:`SealingRequest`: file bytes are sealed as the
   multipart parser reads them and never touch the disk in plaintext.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from typing import IO, Any
+from urllib.parse import quote
 
 from flask import Flask, Request, g, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -166,6 +169,9 @@ def init_app(app: Flask, settings: Settings) -> None:
         response.headers.pop("Server", None)
         return response
 
+    if settings.onion_address:
+        _offer_onion(app, settings.onion_address)
+
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
         handler = app.config.get("FORM_RERENDER", {}).get(request.endpoint)
@@ -220,6 +226,35 @@ def _note_visit() -> None:
     from flask import current_app
 
     current_app.extensions["visselpipa.abuse"].note_visit()
+
+
+#: Characters left as they are in the path and query of an Onion-Location.
+_URL_SAFE = "/:@!$&'()*+,;=-._~%?"
+
+
+def _offer_onion(app: Flask, address: str) -> None:
+    """Name the onion service on every response that came over HTTPS.
+
+    Tor Browser follows the header only on HTTPS pages (never over plain HTTP,
+    where anyone on the path could plant one); on the onion itself it would
+    point at itself, so requests addressed to a ``.onion`` host get none.
+    """
+
+    @app.after_request
+    def onion_location(response: Response) -> Response:
+        hostname = request.host.lower().partition(":")[0]
+        if _over_https() and not hostname.endswith(".onion"):
+            target = quote(request.path, safe=_URL_SAFE)
+            if request.query_string:
+                target += "?" + quote(request.query_string.decode("latin-1"), safe=_URL_SAFE)
+            response.headers["Onion-Location"] = f"http://{address}{target}"
+        return response
+
+
+def _over_https() -> bool:
+    # The same test as Flask-Talisman's for HSTS: TLS here, or the proxy in
+    # front (which alone can reach 127.0.0.1, see deploy/nginx) says it was TLS.
+    return request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
 
 
 def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:

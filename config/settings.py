@@ -14,6 +14,9 @@ a weak default.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -102,6 +105,9 @@ class Settings:
     login_max_failures: int = 5
     login_lock_seconds: int = 60
     login_max_lock_seconds: int = 86400
+    #: The deployment's Tor onion service (v3, ``<56 base32>.onion``), or empty.
+    #: When set, every HTTPS page names it in an ``Onion-Location`` header.
+    onion_address: str = ""
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -327,6 +333,7 @@ def load_settings(
         login_max_lock_seconds=_as_int(
             "login_max_lock_seconds", raw.get("login_max_lock_seconds", 86400), 1
         ),
+        onion_address=onion_address(str(raw.get("onion_address") or "")),
         **reference,
     )
 
@@ -336,6 +343,39 @@ def with_driver(database_url: str) -> str:
     if database_url.startswith("postgresql://"):
         return "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return database_url
+
+
+ONION_SUFFIX = ".onion"
+_ONION_LABEL_CHARS = 56  # base32 of public key (32) || checksum (2) || version (1)
+
+
+def onion_address(text: str) -> str:
+    """A v3 onion address, lower-cased, checked down to its checksum; "" stays "".
+
+    Tor's rend-spec-v3: ``base32(pubkey || checksum || version) + ".onion"``
+    with version 3 and ``checksum = SHA3-256(".onion checksum" || pubkey ||
+    version)[:2]``, so a mistyped address is refused at start, not published.
+    """
+    address = text.strip().lower()
+    if not address:
+        return ""
+    label = address.removesuffix(ONION_SUFFIX)
+    hint = (
+        f"{PREFIX}ONION_ADDRESS: {text!r} is not a v3 onion address "
+        f"(56 letters a-z and digits 2-7, then {ONION_SUFFIX}; copy it from the "
+        "hostname file in tor's HiddenServiceDir)"
+    )
+    if label == address or len(label) != _ONION_LABEL_CHARS:
+        raise ConfigError(hint)
+    try:
+        raw = base64.b32decode(label.upper())
+    except binascii.Error:
+        raise ConfigError(hint) from None
+    public_key, checksum, version = raw[:32], raw[32:34], raw[34:]
+    expected = hashlib.sha3_256(b".onion checksum" + public_key + version).digest()[:2]
+    if version != b"\x03" or checksum != expected:
+        raise ConfigError(f"{hint}: its checksum or version does not match")
+    return address
 
 
 def _signing_seed(text: str) -> bytes:
@@ -381,4 +421,5 @@ _KNOWN = {
     "reporter_session_minutes",
     "default_locale",
     "plain_http",
+    "onion_address",
 }

@@ -2,7 +2,8 @@
 
 It runs as a subprocess exactly as an operator would start it, on plain HTTP
 on 127.0.0.1 with SQLite in a temporary data directory and the cheapest
-Argon2id. ``start_live_server`` takes extra settings and environment (for
+Argon2id (``settings={"plain_http": "0"}`` gives the production behaviour that
+tests/deploy puts behind nginx). ``start_live_server`` takes extra settings and environment (for
 example a temporary directory of its own, or an access log).
 """
 
@@ -69,6 +70,14 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "app.cli", *args]
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects())
+
+
 def _wait_until_serving(server: LiveServer) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     last_error = ""
@@ -79,10 +88,14 @@ def _wait_until_serving(server: LiveServer) -> None:
                 f"answering:\n{server.output()}"
             )
         try:
-            with urllib.request.urlopen(server.url + "/", timeout=2) as response:  # noqa: S310
+            with _NO_REDIRECTS.open(server.url + "/", timeout=2) as response:
                 if response.status == 200:
                     return
                 last_error = f"HTTP {response.status}"
+        except urllib.error.HTTPError as e:
+            if e.code in (301, 302):  # production settings: the app redirects to https
+                return
+            last_error = str(e)
         except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
             last_error = str(e)
         time.sleep(0.1)

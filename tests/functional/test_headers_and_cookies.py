@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from tests.functional.pages import open_status, receipt_from, submit_report
 
+#: Pages every visitor reaches; tests/deploy checks them again through nginx.
+PUBLIC_PAGES = ["/", "/report", "/status", "/external", "/nowhere"]
 
-@pytest.mark.parametrize("path", ["/", "/report", "/status", "/external", "/nowhere"])
+
+def assert_baseline_headers(
+    headers: Mapping[str, str], where: str, *, static: bool = False, hsts: bool = True
+) -> None:
+    """The security headers the app puts on every answer (a static file may be cached;
+    the onion, which has no TLS, gets no HSTS)."""
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp, where
+    assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp, where
+    assert "unsafe-inline" not in csp, where
+    assert headers["Referrer-Policy"] == "no-referrer", where
+    assert headers["X-Content-Type-Options"] == "nosniff", where
+    if hsts:
+        assert "max-age=" in headers["Strict-Transport-Security"], where
+    assert "camera=()" in headers["Permissions-Policy"], where
+    if not static:
+        assert headers["Cache-Control"] == "no-store", where
+
+
+def assert_safe_cookie(cookie: str, where: str = "") -> None:
+    """A cookie only this host over HTTPS gets back, and no script can read."""
+    assert cookie.startswith("__Host-"), (where, cookie)
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+        assert flag in cookie, (where, cookie)
+    assert "Domain" not in cookie, (where, cookie)
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_every_page_carries_the_baseline_headers(client, path):
     response = client.get(path)
-    csp = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp
-    assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
-    assert "unsafe-inline" not in csp
-    assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert "max-age=" in response.headers["Strict-Transport-Security"]
-    assert "camera=()" in response.headers["Permissions-Policy"]
-    assert response.headers["Cache-Control"] == "no-store"
+    assert_baseline_headers(response.headers, path)
     assert "Server" not in response.headers
 
 
@@ -33,8 +56,7 @@ def test_session_cookie_is_host_prefixed_secure_httponly_strict(client):
     response = client.get("/report")
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-vp_session=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    assert "Path=/" in cookie and "Domain" not in cookie
+    assert_safe_cookie(cookie)
 
 
 def test_plain_http_is_redirected_to_https(deployment):
@@ -81,15 +103,8 @@ def test_every_route_answers_with_the_baseline_headers_and_safe_cookies(deployme
         seen.add(endpoint)
         assert response.status_code < 500, (method, url)
         headers = response.headers
-        assert "default-src 'none'" in headers["Content-Security-Policy"], url
-        assert headers["X-Content-Type-Options"] == "nosniff", url
-        assert headers["Referrer-Policy"] == "no-referrer", url
-        assert "max-age=" in headers["Strict-Transport-Security"], url
+        assert_baseline_headers(headers, url, static=endpoint == "static")
         assert "Server" not in headers
-        if endpoint != "static":
-            assert headers["Cache-Control"] == "no-store", url
         for cookie in headers.getlist("Set-Cookie"):
-            assert cookie.startswith("__Host-"), cookie
-            for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
-                assert flag in cookie, (url, cookie)
+            assert_safe_cookie(cookie, url)
     assert {"reporter.index", "reporter.report", "reporter.status", "static"} <= seen
