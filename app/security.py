@@ -156,7 +156,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     def no_store(response: Response) -> Response:
         # Static files carry no case data and may be cached; everything the
         # app renders might (a status page, a receipt), so nothing is stored.
-        if request.endpoint != "static":
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         response.headers.pop("Server", None)
@@ -200,6 +200,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         return _error_page(500, title, text)
 
 
+#: What may be cached: files that are the same for everyone and carry no case data.
+CACHEABLE_ENDPOINTS = {"static", "ops.favicon"}
+#: Requests that start no browser session (a health check or a scraper would
+#: otherwise be handed a cookie on every call).
+SESSIONLESS_ENDPOINTS = {"static", "ops.favicon", "ops.healthz", "ops.metrics"}
+
 #: The actions counted by the abuse guard, by endpoint (POST only).
 GUARDED_ENDPOINTS = {
     "reporter.report": "report",
@@ -212,6 +218,8 @@ GUARDED_ENDPOINTS = {
 def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:
     from flask import current_app
 
+    if request.endpoint in SESSIONLESS_ENDPOINTS:
+        return None  # files and probes: no session begins with them
     guard: AbuseGuard = current_app.extensions["visselpipa.abuse"]
     guard.note_visit()
     action = GUARDED_ENDPOINTS.get(request.endpoint or "")

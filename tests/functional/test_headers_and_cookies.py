@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.security import CACHEABLE_ENDPOINTS
 from tests.functional.pages import open_status, receipt_from, submit_report
 
 
@@ -86,7 +87,7 @@ def test_every_route_answers_with_the_baseline_headers_and_safe_cookies(deployme
         assert headers["Referrer-Policy"] == "no-referrer", url
         assert "max-age=" in headers["Strict-Transport-Security"], url
         assert "Server" not in headers
-        if endpoint != "static":
+        if endpoint not in CACHEABLE_ENDPOINTS:
             assert headers["Cache-Control"] == "no-store", url
         for cookie in headers.getlist("Set-Cookie"):
             assert cookie.startswith("__Host-"), cookie
