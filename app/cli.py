@@ -42,9 +42,16 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+#: Every file a command creates is its owner's alone (0600, directories 0700):
+#: the database and its -wal/-shm, blobs, secrets, reports written with --out.
+PRIVATE_UMASK = 0o077
+
+
 @click.group()
 def main() -> None:
     """Visselpipa: anonymous whistleblowing for the Swedish state administration."""
+    # Set before anything opens a file, and inherited by gunicorn's workers.
+    os.umask(PRIVATE_UMASK)
 
 
 @main.command()
@@ -63,6 +70,12 @@ def init(demo: bool, if_missing: bool) -> None:
         raise click.ClickException(f"configuration: {e}") from None
     data_dir = preliminary.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # A directory made beforehand (by hand, by systemd's StateDirectory=) keeps
+    # its mode otherwise; nobody but the service's user has business in it.
+    try:
+        data_dir.chmod(0o700)
+    except PermissionError:
+        click.echo(f"WARNING: {data_dir} is not ours to close: make it 0700", err=True)
     secrets_path = data_dir / SECRETS_FILE
     if not preliminary.secret_key and not secrets_path.exists():
         _write_private(

@@ -8,6 +8,7 @@ Alembic, in code, without an ``alembic.ini``.
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from typing import Any
 
@@ -36,10 +37,34 @@ def create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"timeout": 30})
         _fix_sqlite_transactions(engine)
+        _create_private(engine, parsed.database)
         return engine
     # pre_ping: app instances outlive PostgreSQL restarts and idle-connection
     # reaping by poolers; a dead pooled connection is replaced, not handed out.
     return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _create_private(engine: Engine, database: str | None) -> None:
+    """Create a missing SQLite database file readable by its owner only (0600).
+
+    SQLite would create it with the process's umask (usually 0644: readable
+    by every local user); it creates the ``-wal`` and ``-shm`` files with the
+    mode of the database file, so they are private too. An existing file is
+    left as it is. In-memory and URI databases are not files we create.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = database
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            # It exists (kept as it is), or its directory does not: SQLite's
+            # own error says that better.
+            return
+        os.close(fd)
 
 
 def _fix_sqlite_transactions(engine: Engine) -> None:
