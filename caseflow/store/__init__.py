@@ -15,8 +15,22 @@ from caseflow.store.checkpoints import (
     sign_checkpoint,
     verify_log,
 )
-from caseflow.store.engine import alembic_config, create_engine, migrate
-from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
+from caseflow.store.engine import (
+    alembic_config,
+    create_engine,
+    head_revision,
+    migrate,
+    pending_migrations,
+    require_current_schema,
+    schema_revision,
+)
+from caseflow.store.errors import (
+    ChainBroken,
+    ConcurrencyConflict,
+    SchemaNotCurrent,
+    StoreError,
+    StoreUnavailable,
+)
 from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
 from caseflow.store.hashing import GENESIS, event_hash
 
@@ -30,7 +44,9 @@ __all__ = [
     "LogReport",
     "NewEvent",
     "RecordedEvent",
+    "SchemaNotCurrent",
     "StoreError",
+    "StoreUnavailable",
     "VerifyReport",
     "alembic_config",
     "checkpoint_if_due",
@@ -38,7 +54,11 @@ __all__ = [
     "create_engine",
     "event_hash",
     "events_table",
+    "head_revision",
     "migrate",
+    "pending_migrations",
+    "require_current_schema",
+    "schema_revision",
     "sign_checkpoint",
     "verify_chain",
     "verify_log",
