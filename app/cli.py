@@ -244,6 +244,9 @@ def serve(host: str, port: int, workers: int) -> None:
                 "accesslog": "-" if settings.access_log else None,
                 "access_log_format": ACCESS_LOG_FORMAT,
                 "errorlog": "-",
+                # Drops gunicorn's per-request lines (they name the client's
+                # address) and stamps the rest with the day only.
+                "logger_class": "app.server_log.PrivateLogger",
                 "loglevel": "warning",
                 "forwarded_allow_ips": "",
                 "proxy_allow_ips": "",

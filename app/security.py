@@ -21,6 +21,12 @@ from flask import Flask, Request, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from gunicorn.http.errors import (
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    NoMoreData,
+    ParseException,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -188,6 +194,17 @@ def init_app(app: Flask, settings: Settings) -> None:
         code = error.code or 500
         title, text = ERROR_TEXT.get(code, ERROR_TEXT[400 if code < 500 else 500])
         return _error_page(code, title, text)
+
+    @app.errorhandler(ParseException)
+    @app.errorhandler(NoMoreData)
+    def unreadable_body(error: Exception) -> tuple[str, int]:
+        # gunicorn parses a chunked body only as the form parser reads it: a
+        # broken one surfaces here, in the view. It is the client's fault (a
+        # 400); an error in a header the app sends is ours, and stays a 500.
+        if isinstance(error, InvalidResponseHeader | InvalidResponseHeaderName):
+            return unexpected(error)
+        title, text = ERROR_TEXT[400]
+        return _error_page(400, title, text)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:
