@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,16 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+#: Every file a command creates is its owner's alone (0600, directories 0700):
+#: the database and its -wal/-shm, blobs, secrets, reports written with --out.
+PRIVATE_UMASK = 0o077
+
+
 @click.group()
 def main() -> None:
     """Visselpipa: anonymous whistleblowing for the Swedish state administration."""
+    # Set before anything opens a file, and inherited by gunicorn's workers.
+    os.umask(PRIVATE_UMASK)
 
 
 @main.command()
@@ -63,6 +72,12 @@ def init(demo: bool, if_missing: bool) -> None:
         raise click.ClickException(f"configuration: {e}") from None
     data_dir = preliminary.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # A directory made beforehand (by hand, by systemd's StateDirectory=) keeps
+    # its mode otherwise; nobody but the service's user has business in it.
+    try:
+        data_dir.chmod(0o700)
+    except PermissionError:
+        click.echo(f"WARNING: {data_dir} is not ours to close: make it 0700", err=True)
     secrets_path = data_dir / SECRETS_FILE
     if not preliminary.secret_key and not secrets_path.exists():
         _write_private(
@@ -111,6 +126,72 @@ def init(demo: bool, if_missing: bool) -> None:
         _print_demo(settings)
 
 
+def _require_current_schema(settings: Settings, *, strict: bool = False) -> None:
+    """Stop with the command to run when the database is not at the head migration.
+
+    A database that does not answer is let through unless ``strict``: the
+    server starts and answers for itself once it does (see app.services).
+    """
+    from caseflow.store import (
+        SchemaNotCurrent,
+        StoreUnavailable,
+        create_engine,
+        require_current_schema,
+    )
+
+    engine = create_engine(settings.database_url)
+    try:
+        require_current_schema(engine)
+    except SchemaNotCurrent as e:
+        raise click.ClickException(str(e)) from None
+    except StoreUnavailable as e:
+        if strict:
+            raise click.ClickException(f"{e}: {_redacted(settings.database_url)}") from None
+        click.echo(f"WARNING: {e}; migrations not checked", err=True)
+    finally:
+        engine.dispose()
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Apply the pending database migrations (back up first).
+
+    Run it after installing a new version, before starting `serve` again:
+    `serve` refuses a database with pending migrations. On PostgreSQL all of
+    them apply in one transaction; several app instances may stay stopped
+    until it is done.
+    """
+    from caseflow.store import (
+        SchemaNotCurrent,
+        StoreUnavailable,
+        create_engine,
+        migrate,
+        pending_migrations,
+        schema_revision,
+    )
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            current = schema_revision(engine)
+            pending = pending_migrations(engine)
+        except (SchemaNotCurrent, StoreUnavailable) as e:
+            raise click.ClickException(str(e)) from None
+        if current is None:
+            raise click.ClickException(
+                "the database has no tables yet: run `visselpipa init` to set it up"
+            )
+        if not pending:
+            click.echo(f"the database is up to date (migration {current})")
+            return
+        migrate(engine)
+        after = schema_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"migrated from {current} to {after}: applied {', '.join(pending)}")
+
+
 def _redacted(url: str) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
 
@@ -138,6 +219,7 @@ def _print_demo(settings: Settings) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn."""
     settings = _settings()  # fail here, with the setting's name, not in a worker
+    _require_current_schema(settings)
     from dataclasses import replace
 
     from gunicorn.app.base import BaseApplication
@@ -162,6 +244,9 @@ def serve(host: str, port: int, workers: int) -> None:
                 "accesslog": "-" if settings.access_log else None,
                 "access_log_format": ACCESS_LOG_FORMAT,
                 "errorlog": "-",
+                # Drops gunicorn's per-request lines (they name the client's
+                # address) and stamps the rest with the day only.
+                "logger_class": "app.server_log.PrivateLogger",
                 "loglevel": "warning",
                 "forwarded_allow_ips": "",
                 "proxy_allow_ips": "",
@@ -469,15 +554,19 @@ def tick(now_text: str | None) -> None:
     from datetime import timedelta
 
     from app.services import make_staff_auth, make_staff_sessions
+    from caseflow.clock import reporter_day, system_clock
     from caseflow.service.tick import Tick
     from caseflow.service.uploads import sweep_orphan_blobs
     from caseflow.store import checkpoint_if_due, create_engine
+    from caseflow.store.operations import TICK, record_failure, record_success
     from crypto.signing import Signer
     from identity.reporter_sessions import ReporterSessions
 
     now = _moment(now_text)
     settings = _settings()
+    _require_current_schema(settings, strict=True)
     engine = create_engine(settings.database_url)
+    started = time.monotonic()
     try:
         report = Tick(engine, settings.rules).run(now)
         interval = timedelta(minutes=settings.checkpoint_interval_minutes)
@@ -488,6 +577,13 @@ def tick(now_text: str | None) -> None:
             + make_staff_auth(engine, settings).sweep()
         )
         orphans = sweep_orphan_blobs(engine, settings.data_dir, now.date())
+        record_success(engine, TICK, reporter_day(system_clock()), time.monotonic() - started)
+    except Exception:
+        # The operator's check reads this; recording it may fail too (the
+        # failure may be the database), and then the missing success tells.
+        with contextlib.suppress(Exception):
+            record_failure(engine, TICK, reporter_day(system_clock()))
+        raise
     finally:
         engine.dispose()
     click.echo(
@@ -502,6 +598,59 @@ def tick(now_text: str | None) -> None:
         click.echo(f"{swept} expired sessions or login counters deleted")
     if orphans:
         click.echo(f"{orphans} sealed files that no case references were removed")
+
+
+#: ``visselpipa check`` fails when the last successful tick is older than this.
+TICK_STALE_DAYS = 1
+
+
+@main.command()
+@click.option("--now", "now_text", help="Check as if it were this time (ISO).")
+def check(now_text: str | None) -> None:
+    """Exit 0 when the deployment is healthy, 1 naming each problem (for a monitor).
+
+    Checks that the database answers, that no migration is pending and that
+    `tick` succeeded today or yesterday (and has not failed since).
+    """
+    from datetime import timedelta
+
+    from caseflow.clock import reporter_day
+    from caseflow.store import SchemaNotCurrent, StoreUnavailable, create_engine
+    from caseflow.store import require_current_schema as _require
+    from caseflow.store.operations import TICK, last_run
+
+    today = reporter_day(_moment(now_text))
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    problems: list[str] = []
+    try:
+        try:
+            _require(engine)
+            run = last_run(engine, TICK)
+        except (SchemaNotCurrent, StoreUnavailable) as e:
+            problems.append(str(e))
+            run = None
+    finally:
+        engine.dispose()
+    if run is not None:
+        if run.last_success_on is None:
+            problems.append("tick has never succeeded: run `visselpipa tick` from a timer")
+        elif run.last_success_on < today - timedelta(days=TICK_STALE_DAYS):
+            problems.append(
+                f"tick last succeeded on {run.last_success_on.isoformat()}: "
+                "is its timer running? (`visselpipa tick` by hand says why it fails)"
+            )
+        if run.last_failure_on is not None:  # cleared by the next success
+            problems.append(f"tick failed on {run.last_failure_on.isoformat()}")
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    assert run is not None and run.last_success_on is not None
+    click.echo(
+        f"ok: database at the newest migration; tick succeeded on "
+        f"{run.last_success_on.isoformat()} ({run.last_seconds or 0:.2f} s)"
+    )
 
 
 @main.command()

@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from flask import Flask, session
 from flask_babel import Babel
+from werkzeug.urls import iri_to_uri
 
 from config.settings import Settings
 
 LOCALES = ("sv", "en")
+
+#: A language link carries the page's own path; anything longer is not one.
+MAX_NEXT_CHARS = 2048
+
+
+class MalformedTarget(ValueError):
+    """A ``next`` value no page of ours could have sent (control characters, too long)."""
+
+
+def local_target(text: str) -> str | None:
+    """The redirect target for a language link's ``next``, or None for the start page.
+
+    A path on this site comes back as it was, percent-encoded so that the
+    ``Location`` header holds printable ASCII only. Anything that could lead
+    off the site (a scheme, ``//host``, a backslash, which browsers read as a
+    slash) gives None: the reporter lands on the start page, never elsewhere.
+    Control and format characters raise :class:`MalformedTarget` (a 400):
+    browsers drop tabs and newlines from URLs, so ``/\t/evil.example`` would
+    become ``//evil.example``, and a newline would break the header.
+    """
+    if len(text) > MAX_NEXT_CHARS or any(
+        unicodedata.category(c) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for c in text
+    ):
+        raise MalformedTarget("not a path of this site")
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return None
+    uri = iri_to_uri(text)
+    parts = urlsplit(uri)
+    if parts.scheme or parts.netloc or not uri.startswith("/") or uri.startswith("//"):
+        return None
+    return uri
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -34,7 +34,7 @@ from wtforms.fields.choices import SelectChoice
 from app import services
 from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
 from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
-from app.i18n import LOCALES
+from app.i18n import LOCALES, MalformedTarget, local_target
 from app.security import accept_uploads
 from caseflow.service.intake import Report
 from caseflow.service.uploads import DiscardingUpload, SealedUpload
@@ -213,12 +213,13 @@ def external() -> str:
 def choose_language(code: str) -> Response:
     if code not in LOCALES:
         abort(404)
+    try:
+        # Only local paths: an open redirect would let a link lead a reporter away.
+        target = local_target(request.args.get("next", ""))
+    except MalformedTarget:
+        abort(400)
     session["lang"] = code
-    target = request.args.get("next", "")
-    # Only local paths: an open redirect would let a link lead a reporter away.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("reporter.index")
-    return redirect(target, code=303)
+    return redirect(target or url_for("reporter.index"), code=303)
 
 
 # -- reporting --------------------------------------------------------------

@@ -24,6 +24,12 @@ from flask import Flask, Request, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from gunicorn.http.errors import (
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    NoMoreData,
+    ParseException,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -163,7 +169,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     def no_store(response: Response) -> Response:
         # Static files carry no case data and may be cached; everything the
         # app renders might (a status page, a receipt), so nothing is stored.
-        if request.endpoint != "static":
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         response.headers.pop("Server", None)
@@ -199,6 +205,17 @@ def init_app(app: Flask, settings: Settings) -> None:
         title, text = ERROR_TEXT.get(code, ERROR_TEXT[400 if code < 500 else 500])
         return _error_page(code, title, text)
 
+    @app.errorhandler(ParseException)
+    @app.errorhandler(NoMoreData)
+    def unreadable_body(error: Exception) -> tuple[str, int]:
+        # gunicorn parses a chunked body only as the form parser reads it: a
+        # broken one surfaces here, in the view. It is the client's fault (a
+        # 400); an error in a header the app sends is ours, and stays a 500.
+        if isinstance(error, InvalidResponseHeader | InvalidResponseHeaderName):
+            return unexpected(error)
+        title, text = ERROR_TEXT[400]
+        return _error_page(400, title, text)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         dependency = unavailable.failing_dependency(error)
@@ -212,6 +229,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         title, text = ERROR_TEXT[500]
         return _error_page(500, title, text)
 
+
+#: What may be cached: files that are the same for everyone and carry no case data.
+CACHEABLE_ENDPOINTS = {"static", "ops.favicon"}
+#: Requests that start no browser session (a health check or a scraper would
+#: otherwise be handed a cookie on every call).
+SESSIONLESS_ENDPOINTS = {"static", "ops.favicon", "ops.healthz", "ops.metrics"}
 
 #: The actions counted by the abuse guard, by endpoint (POST only).
 GUARDED_ENDPOINTS = {
@@ -260,6 +283,8 @@ def _over_https() -> bool:
 def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:
     from flask import current_app
 
+    if request.endpoint in SESSIONLESS_ENDPOINTS:
+        return None  # files and probes: no session begins with them
     guard: AbuseGuard = current_app.extensions["visselpipa.abuse"]
     action = GUARDED_ENDPOINTS.get(request.endpoint or "")
     if request.method != "POST" or action is None:

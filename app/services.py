@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
 from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake
-from caseflow.store import create_engine
+from caseflow.store import StoreUnavailable, create_engine, require_current_schema
 from config.settings import Settings
 from crypto.kdf import seconds_per_derivation
 from identity.reporter_sessions import ReporterSessions
@@ -20,6 +21,16 @@ from identity.staff_sessions import StaffSessions
 def init_app(app: Flask, settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = create_engine(settings.database_url)
+    try:
+        require_current_schema(engine)
+    except StoreUnavailable:
+        # Failing open: a database that is down now may be up for the first
+        # request, and each request then answers for itself. What must never
+        # start is code on a schema it does not match, which a reachable
+        # database at an older (or newer) migration is: that raises.
+        logging.getLogger("visselpipa").warning(
+            "the database did not answer at start: its migrations were not checked"
+        )
     app.extensions["visselpipa.engine"] = engine
     cases = CaseService(engine, settings.rules)
     app.extensions["visselpipa.cases"] = cases

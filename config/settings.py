@@ -108,6 +108,8 @@ class Settings:
     #: The deployment's Tor onion service (v3, ``<56 base32>.onion``), or empty.
     #: When set, every HTTPS page names it in an ``Onion-Location`` header.
     onion_address: str = ""
+    #: Bearer token that opens ``/metrics``; empty: ``/metrics`` is a 404.
+    metrics_token: str = ""
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -299,6 +301,13 @@ def load_settings(
             rates.append(text)
         patience = _as_int(f"{action}_patience_seconds", raw[f"{action}_patience_seconds"], 0)
         limits[action] = (rates[0], rates[1], rates[2], patience)
+    metrics_token = str(raw.get("metrics_token") or "")
+    if metrics_token and (len(metrics_token) < 32 or not metrics_token.isprintable()):
+        raise ConfigError(
+            "metrics_token: use at least 32 printable characters (for example "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`), or leave it "
+            "empty to keep /metrics closed"
+        )
     reference = load_reference()
     rules_dir = Path(str(raw.get("rules_dir") or PACKAGE_DIR / "rules"))
     rules = load_checked_rules(rules_dir, reference["categories"], reference["desks"])
@@ -334,6 +343,7 @@ def load_settings(
             "login_max_lock_seconds", raw.get("login_max_lock_seconds", 86400), 1
         ),
         onion_address=onion_address(str(raw.get("onion_address") or "")),
+        metrics_token=metrics_token,
         **reference,
     )
 
@@ -394,6 +404,7 @@ def _signing_seed(text: str) -> bytes:
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "metrics_token",
     "staff_idle_minutes",
     "staff_session_hours",
     "login_max_failures",

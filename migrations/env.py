@@ -19,6 +19,7 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
 import caseflow.store.events  # noqa: F401 - registers the events table
+import caseflow.store.operations  # noqa: F401 - registers the job runs
 import caseflow.store.projections  # noqa: F401 - registers the read models
 import caseflow.store.records  # noqa: F401 - registers the mutable tables
 import caseflow.store.tree  # noqa: F401 - registers the Merkle tree's nodes

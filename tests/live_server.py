@@ -42,9 +42,9 @@ class LiveServer:
             return ""
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
@@ -122,8 +122,12 @@ def start_live_server(
     settings: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
     workers: int = 1,
+    host: str = "127.0.0.1",
 ) -> Iterator[LiveServer]:
-    """`visselpipa init` then `visselpipa serve` on a free port; stopped on exit."""
+    """`visselpipa init` then `visselpipa serve` on a free port; stopped on exit.
+
+    ``host`` is the address it listens on (any of 127.0.0.0/8 works on Linux).
+    """
     data_dir = base / "data"
     full_env = _server_env(data_dir)
     full_env.update({f"VISSELPIPA_{k.upper()}": v for k, v in (settings or {}).items()})
@@ -135,18 +139,18 @@ def start_live_server(
         raise RuntimeError(
             f"`visselpipa init` failed with {init.returncode}:\n{init.stdout}\n{init.stderr}"
         )
-    port = _free_port()
+    port = _free_port(host)
     log = base / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            _cli("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            _cli("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
             cwd=REPO_ROOT,
             env=full_env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, log, process)
+    server = LiveServer(f"http://{host}:{port}", data_dir, log, process)
     try:
         _wait_until_serving(server)
         yield server

@@ -16,8 +16,22 @@ from caseflow.store.checkpoints import (
     sign_checkpoint,
     verify_log,
 )
-from caseflow.store.engine import alembic_config, create_engine, migrate
-from caseflow.store.errors import ChainBroken, ConcurrencyConflict, StoreError
+from caseflow.store.engine import (
+    alembic_config,
+    create_engine,
+    head_revision,
+    migrate,
+    pending_migrations,
+    require_current_schema,
+    schema_revision,
+)
+from caseflow.store.errors import (
+    ChainBroken,
+    ConcurrencyConflict,
+    SchemaNotCurrent,
+    StoreError,
+    StoreUnavailable,
+)
 from caseflow.store.events import EventStore, NewEvent, RecordedEvent, events_table
 from caseflow.store.hashing import GENESIS, event_hash
 from caseflow.store.heads import HeadInvalid, TreeHead, head_from_fields, parse_head
@@ -36,7 +50,9 @@ __all__ = [
     "ProofFailed",
     "NewEvent",
     "RecordedEvent",
+    "SchemaNotCurrent",
     "StoreError",
+    "StoreUnavailable",
     "TreeHead",
     "TreeIncomplete",
     "VerifyReport",
@@ -48,11 +64,15 @@ __all__ = [
     "event_hash",
     "events_table",
     "head_from_fields",
+    "head_revision",
     "inclusion_proof",
     "leaf_hash",
     "migrate",
     "newest_head",
     "parse_head",
+    "pending_migrations",
+    "require_current_schema",
+    "schema_revision",
     "sign_checkpoint",
     "verify_chain",
     "verify_consistency",

@@ -40,3 +40,33 @@ class ChainBroken(StoreError):
         self.seq = seq
         self.reason = reason
         super().__init__(f"event chain broken at seq {seq}: {reason}")
+
+
+class StoreUnavailable(StoreError):
+    """The database did not answer (down, unreachable, refusing connections)."""
+
+
+class SchemaNotCurrent(StoreError):
+    """The database's schema is not the one this version of the code needs.
+
+    ``current`` is the revision the database is at (None: no tables yet),
+    ``head`` the one the code needs; the message says which command to run.
+    """
+
+    def __init__(self, current: str | None, head: str, *, known: bool = True) -> None:
+        self.current = current
+        self.head = head
+        if current is None:
+            advice = f"the database has no tables yet (this version needs migration {head}): "
+            advice += "run `visselpipa init`"
+        elif not known:
+            advice = (
+                f"the database is at migration {current}, which this version of Visselpipa "
+                f"does not know (it needs {head}): it was upgraded by a newer version; run that"
+            )
+        else:
+            advice = (
+                f"the database is at migration {current}, this version needs {head}: back up "
+                "the data, then run `visselpipa migrate`"
+            )
+        super().__init__(advice)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
+from app.security import CACHEABLE_ENDPOINTS
 from tests.functional.pages import open_status, receipt_from, submit_report
 
 #: Pages every visitor reaches; tests/deploy checks them again through nginx.
@@ -103,7 +104,7 @@ def test_every_route_answers_with_the_baseline_headers_and_safe_cookies(deployme
         seen.add(endpoint)
         assert response.status_code < 500, (method, url)
         headers = response.headers
-        assert_baseline_headers(headers, url, static=endpoint == "static")
+        assert_baseline_headers(headers, url, static=endpoint in CACHEABLE_ENDPOINTS)
         assert "Server" not in headers
         for cookie in headers.getlist("Set-Cookie"):
             assert_safe_cookie(cookie, url)

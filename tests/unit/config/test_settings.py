@@ -40,6 +40,8 @@ def test_defaults_load_with_secrets_from_the_environment(tmp_path):
         ({**GOOD, "VISSELPIPA_DEFAULT_LOCALE": "de"}, "default_locale"),
         ({**GOOD, "VISSELPIPA_PLAIN_HTTP": "perhaps"}, "plain_http"),
         ({**GOOD, "VISSELPIPA_DATABSE_URL": "sqlite:///x"}, "databse_url"),
+        ({**GOOD, "VISSELPIPA_METRICS_TOKEN": "short"}, "metrics_token"),
+        ({**GOOD, "VISSELPIPA_METRICS_TOKEN": "t" * 40 + "\n"}, "metrics_token"),
     ],
 )
 def test_bad_or_missing_setting_is_named(tmp_path, env, named):

@@ -1,0 +1,155 @@
+"""Upgrades: `visselpipa migrate` applies what is pending; nothing serves a stale schema.
+
+A database is built at an older revision with the project's own migrations
+(as a deployment of an earlier version left it), with desks and a report
+in it. The app factory and `visselpipa serve` refuse it and name the
+command; `visselpipa migrate` brings it to the head; then it serves and the
+report is still there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from app import create_app
+from app.cli import main
+from caseflow.service.cases import CaseService
+from caseflow.service.intake import Intake, Report
+from caseflow.store import (
+    SchemaNotCurrent,
+    create_engine,
+    head_revision,
+    migrate,
+    pending_migrations,
+    schema_revision,
+)
+from caseflow.store.projections import case_index_table
+from identity.bootstrap import bootstrap
+from tests.functional.conftest import HttpsClient, cli_env, make_settings
+from tests.live_server import REPO_ROOT, _free_port
+
+#: The head migration of the release before this one: databases in the field are at it.
+PREVIOUS_RELEASE_HEAD = "0006"
+
+
+def _env(database_url, data_dir, settings) -> dict[str, str]:
+    return {
+        **cli_env(database_url, data_dir),
+        "VISSELPIPA_SECRET_KEY": settings.secret_key,
+        "VISSELPIPA_TENANT_SALT": settings.tenant_salt.hex(),
+        "VISSELPIPA_SIGNING_SEED": settings.signing_seed.hex(),
+    }
+
+
+@pytest.fixture
+def old_deployment(database_url, tmp_path):
+    """A deployment of the previous release: its schema, its desks, one report."""
+    settings = make_settings(database_url, tmp_path / "data")
+    engine = create_engine(database_url)
+    migrate(engine, PREVIOUS_RELEASE_HEAD)
+    bootstrap(engine, settings)
+    intake = Intake(engine, settings, CaseService(engine, settings.rules))
+    intake.submit(intake.begin(), Report(category="bribery", agency="tullverket", what="Mutor."))
+    yield settings, engine
+    engine.dispose()
+
+
+def _cases(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(case_index_table)).scalar()
+
+
+def test_the_previous_release_is_refused_then_migrated_then_served(old_deployment, tmp_path):
+    settings, engine = old_deployment
+    assert head_revision(engine) != PREVIOUS_RELEASE_HEAD, "a new migration exists to apply"
+    with pytest.raises(SchemaNotCurrent, match=r"at migration 0006.*run `visselpipa migrate`"):
+        create_app(settings, {"TESTING": True})
+
+    env = _env(settings.database_url, settings.data_dir, settings)
+    served = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port()), "--workers", "1"],
+        cwd=REPO_ROOT,
+        env={**_clean_environ(), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,  # a serve that did not refuse would still be running: a failure
+    )
+    assert served.returncode != 0
+    assert "visselpipa migrate" in served.stderr and "0006" in served.stderr
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["migrate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"migrated from 0006 to {head_revision(engine)}" in result.output
+    assert schema_revision(engine) == head_revision(engine) and pending_migrations(engine) == []
+    assert "up to date" in runner.invoke(main, ["migrate"], env=env).output
+
+    app = create_app(settings, {"TESTING": True})
+    app.test_client_class = HttpsClient
+    try:
+        assert app.test_client().get("/report").status_code == 200
+    finally:
+        app.extensions["visselpipa.engine"].dispose()
+    assert _cases(engine) == 1  # the report survived the upgrade
+
+
+def _clean_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("VISSELPIPA_")}
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005"])
+def test_every_older_revision_migrates_to_the_head(revision, tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    settings = make_settings(url, tmp_path / "data")
+    engine = create_engine(url)
+    try:
+        migrate(engine, revision)
+        assert pending_migrations(engine)[0] == f"{int(revision) + 1:04d}"
+        result = CliRunner().invoke(main, ["migrate"], env=_env(url, settings.data_dir, settings))
+        assert result.exit_code == 0, result.output
+        assert schema_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_database_is_refused_with_init_named(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    settings = make_settings(url, tmp_path / "data")
+    with pytest.raises(SchemaNotCurrent, match="run `visselpipa init`"):
+        create_app(settings, {"TESTING": True})
+    result = CliRunner().invoke(main, ["migrate"], env=_env(url, settings.data_dir, settings))
+    assert result.exit_code == 1 and "visselpipa init" in result.output
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'newer.sqlite3'}"
+    settings = make_settings(url, tmp_path / "data")
+    engine = create_engine(url)
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0999'")
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaNotCurrent, match="0999, which this version of Visselpipa does not"):
+        create_app(settings, {"TESTING": True})
+    result = CliRunner().invoke(main, ["migrate"], env=_env(url, settings.data_dir, settings))
+    assert result.exit_code == 1 and "newer version" in result.output
+
+
+def test_a_database_that_does_not_answer_does_not_stop_the_factory(tmp_path):
+    # PostgreSQL on a port nobody listens on: the app starts and answers for
+    # itself when the database is back (503 handling is per request).
+    port = _free_port()
+    settings = make_settings(
+        f"postgresql+psycopg://nobody@127.0.0.1:{port}/none?connect_timeout=2",
+        tmp_path / "data",
+    )
+    app = create_app(settings, {"TESTING": True})
+    app.extensions["visselpipa.engine"].dispose()
