@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import caseflow.store.events  # noqa: F401 - registers the events table
 import caseflow.store.projections  # noqa: F401 - registers the read models
+import caseflow.store.publications  # noqa: F401 - registers the published figures
 import caseflow.store.records  # noqa: F401 - registers the mutable tables
 from caseflow.store.engine import create_engine
 from caseflow.store.metadata import metadata

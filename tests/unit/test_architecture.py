@@ -23,7 +23,8 @@ PROJECT = PACKAGES
 RULES = [
     (
         "caseflow.domain",
-        tuple(p for p in PROJECT if p != "caseflow") + ("caseflow.store", "caseflow.service")
+        tuple(p for p in PROJECT if p != "caseflow")
+        + ("caseflow.store", "caseflow.service")
         + ("caseflow.clock", "caseflow.pdf", "flask", "sqlalchemy", "time"),
         "the domain is pure: decisions from events, commands and rules",
     ),

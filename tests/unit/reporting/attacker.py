@@ -14,10 +14,10 @@ would, so an interval found here can only be narrowed by an integer
 attack: :func:`attack` takes ``integer=True`` for that one.
 
 What the attacker is assumed to know besides the reports (the strong
-side): the routing of categories to desks (it is public), and the exact
-number of cases of each period not yet judged for a deadline at its end
-(``slack``): it is usually 0 for acknowledgement and a reader can often
-guess it, so it is handed over rather than left open.
+side): the routing of categories to desks (it is public), and that no case
+of a period is still waiting to be judged for a deadline when that is so
+(``slack`` of 0: a reader would guess it first); otherwise only that the
+cases judged are at most those received.
 """
 
 from __future__ import annotations
@@ -48,6 +48,13 @@ class Knowledge:
 
     def at_most(self, terms: Mapping[Cell, int], constant: float = 0) -> None:
         self.relations.append((dict(terms), "<=", constant))
+
+    def pending(self, terms: Mapping[Cell, int], count: int) -> None:
+        """``sum(terms)`` is ``count`` cases not judged yet: known when none is pending."""
+        if count == 0:
+            self.equal(terms)
+        else:
+            self.at_most({c: -a for c, a in terms.items()})
 
 
 def _is_count(value: str) -> bool:
@@ -139,7 +146,7 @@ def read(
             k.equal({cell(period, deadline, "within"): 1, cell(period, deadline, "late"): 1,
                      judged: -1})  # fmt: skip
             # received - judged = the cases still inside their deadline.
-            k.equal({received: 1, judged: -1}, slack.get((period, deadline, "cases"), 0))
+            k.pending({received: 1, judged: -1}, slack.get((period, deadline, "cases"), 0))
         for step in ("acknowledged", "assessed"):
             done = cell(period, "followed_up", step)
             if has(done):
@@ -161,7 +168,9 @@ def read(
         for section in ("received_by_category", "outcomes"):
             for c in [*parts(year, section), cell(year, section, "total")]:
                 terms = {c: -1}
-                terms.update({cell(q, section, c[2]): 1 for q in mine if has(cell(q, section, c[2]))})
+                terms.update(
+                    {cell(q, section, c[2]): 1 for q in mine if has(cell(q, section, c[2]))}
+                )
                 if len(mine) == 4:
                     k.equal(terms)
                 else:
@@ -171,7 +180,9 @@ def read(
                 terms = {cell(year, deadline, key): -1}
                 terms.update({cell(q, deadline, key): 1 for q in mine})
                 if len(mine) == 4:
-                    k.equal(terms, -slack.get(("year", deadline, key), 0))
+                    k.pending(
+                        {c: -a for c, a in terms.items()}, slack.get(("year", deadline, key), 0)
+                    )
                 else:
                     k.at_most(terms)
     for n, period in enumerate(quarters):
@@ -209,7 +220,9 @@ def attack(
             cap = None if sense == pulp.LpMinimize else 1_000_000
             variables = {
                 c: problem.add_variable(
-                    names[c], lowBound=lo, upBound=(hi if c != target or hi is not None else cap),
+                    names[c],
+                    lowBound=lo,
+                    upBound=(hi if c != target or hi is not None else cap),
                     cat=cat,
                 )
                 for c, (lo, hi) in k.bounds.items()
@@ -219,8 +232,8 @@ def attack(
                 if not all(c in variables for c in terms):
                     continue  # a figure this set of reports does not publish
                 expression = pulp.lpSum(a * variables[c] for c, a in terms.items())
-                problem += (expression == constant) if relation == "==" else (
-                    expression <= constant
+                problem += (
+                    (expression == constant) if relation == "==" else (expression <= constant)
                 )
             status = problem.solve(pulp.PULP_CBC_CMD(msg=False))
             if pulp.LpStatus[status] != "Optimal":
