@@ -66,10 +66,11 @@ from reporting.statistics import (
     Statistics,
     Timeliness,
 )
-from reporting.suppression import COMPLEMENT, Problem, SuppressionError, protect
+from reporting.suppression import COMPLEMENT, WITHHELD_COUNT, Problem, SuppressionError, protect
 
 __all__ = [
     "COMPLEMENT",
+    "WITHHELD_COUNT",
     "SuppressionError",
     "PublishedReport",
     "annual_supervisor_report",
@@ -710,14 +711,16 @@ def _publish(
 # -- rendering -------------------------------------------------------------------------
 
 _RULE = Text(
-    "Antal 1–4 visas som <5. x betyder att ett antal (minst 1, litet eller stort) döljs så att "
-    "inget <5 kan räknas fram ur andra uppgifter i den här rapporten eller i årets övriga "
-    "rapporter. – betyder att en andel eller median inte visas eftersom den bygger på färre "
-    "än 5 ärenden eller skulle avslöja ett dolt antal.",
-    "Counts of 1–4 are shown as <5. x means a count (at least 1, small or large) is hidden so "
-    "that no <5 can be worked out from other figures of this report or of the year's other "
-    "reports. – means a share or median is withheld because it rests on fewer than 5 cases "
-    "or would give a hidden count away.",
+    "Antal 1–4 visas som <5. x betyder att ett antal på 5 eller fler döljs så att inget <5 "
+    "kan räknas fram ur andra uppgifter i den här rapporten eller i årets övriga rapporter; "
+    ".. betyder att ett antal döljs utan att det sägs hur stort det är, eftersom även <5 "
+    'eller "5 eller fler" skulle avslöja ett annat. – betyder att en andel eller median '
+    "inte visas eftersom den bygger på färre än 5 ärenden eller skulle avslöja ett dolt antal.",
+    "Counts of 1–4 are shown as <5. x means a count of 5 or more is hidden so that no <5 can "
+    "be worked out from other figures of this report or of the year's other reports; .. "
+    'means a count is hidden without saying how large it is, since even <5 or "5 or more" '
+    "would give another away. – means a share or median is withheld because it rests on "
+    "fewer than 5 cases or would give a hidden count away.",
 )
 _CHECKPOINT_HEADING = Text(
     "Signerad kontrollpunkt i händelseloggen", "Signed checkpoint of the log"

@@ -25,22 +25,28 @@ cell over all real solutions of that system (a linear programme).
 Integrality is left out: it can only narrow the interval, so this is a lower
 bound on what an integer-minded attacker learns (the tests try both).
 
-**Protection level.** A primary cell is protected when its interval still
-reaches 1 and 4: every value ``<5`` allows remains possible, so the other
-figures tell the reader nothing the sign did not. (A wider requirement is
-impossible: ``<5`` itself bounds the cell to 1–4.)
+**Protection level.** A primary cell is protected when its interval is at
+least ``PROTECTION`` (2) wide: at least three neighbouring counts remain
+possible, whichever the true one is. That is the "sliding protection level"
+of Fischetti and Salazar (τ-ARGUS's upper and lower protection levels, free
+to slide). The width cannot be the threshold itself: ``<5`` already tells
+the reader the count is 1 to 4, an interval 3 wide, and where parts must add
+up (two quarters of ``<5`` are at least 2 together) not even all of that can
+be kept; 2 can always be kept, since a small count may be withheld as
+``..``.
 
 **Secondary suppression** is the integer programme of Fischetti and
 Salazar: choose the cells of the report being made to hide (binary ``h``)
-and, for each primary cell, whether to show it ``..`` rather than ``<5``
-(binary ``s``: a ``<5`` of a total can itself pin the parts that add up to
-it), of minimum weight, such that for every protected cell ``p`` there are
-two tables ``y`` consistent with all the attacker knows, one with
-``y[p] <= 1`` and one with ``y[p] >= 4``. Published cells of earlier reports
+shown ``x``, or ``..`` (binary ``w``: the sign says nothing of the size,
+since a ``<5`` of a total, or the "5 or more" of an ``x``, can itself pin
+other cells), of minimum weight, such that for every protected cell ``p`` there are
+two tables ``y`` consistent with all the attacker knows whose values of
+``p`` lie at least ``PROTECTION`` apart. Published cells of earlier reports
 are fixed: what was published stays published and what was hidden stays
 hidden, and their primary cells stay protected. Weights: one per hidden
 cell, plus a fraction of its value (hide small cells before large), totals
-count three (hidden last), a ``..`` for a ``<5`` counts a half.
+count three (hidden last), a ``..`` for a ``<5`` a half, a ``..`` for an
+``x`` a quarter more than the ``x``.
 
 Afterwards the result is attacked (:func:`attack`) and refused
 (:class:`SuppressionError`) if any protected cell is not protected; and a
@@ -64,14 +70,17 @@ from reporting.statistics import SMALL_CELL, SUPPRESSED
 COMPLEMENT = "x"
 #: What a reader knows of an ``x``: it is at least this (1–4 would read ``<5``).
 COMPLEMENT_FLOOR = SMALL_CELL
-#: A small count withheld without saying it is small: its ``<5`` would itself
-#: give another small count away (a year of four quarters of 1 each reads
-#: ``<5`` for the year, and each quarter must then be 1).
+#: A count withheld without saying its size: for a small count whose ``<5``
+#: would itself give another away (a year of four quarters of 1 each reads
+#: ``<5`` for the year, and each quarter must then be 1), or a larger one
+#: whose "5 or more" would.
 WITHHELD_COUNT = ".."
 #: What a reader knows of a ``..``: a count, not zero (zeros are never hidden).
 WITHHELD_FLOOR = 1
 #: The smallest and largest value a ``<5`` stands for.
 SMALL_LOW, SMALL_HIGH = 1, SMALL_CELL - 1
+#: How wide the attacker's interval for a small count must stay (see above).
+PROTECTION = 2
 #: Seconds CBC may spend on one report before the best solution found is taken.
 TIME_LIMIT = 120
 
@@ -262,13 +271,9 @@ def _copy(
 def protection_failures(
     shown: Mapping[str, str | None], relations: Iterable[Relation], protected: Iterable[str]
 ) -> dict[str, Interval]:
-    """The protected cells whose interval no longer reaches both 1 and 4."""
+    """The protected cells whose interval is narrower than ``PROTECTION``."""
     intervals = attack(shown, relations, protected)
-    return {
-        cell: i
-        for cell, i in intervals.items()
-        if i.low > SMALL_LOW + 1e-6 or i.high < SMALL_HIGH - 1e-6
-    }
+    return {cell: i for cell, i in intervals.items() if i.high - i.low < PROTECTION - 1e-6}
 
 
 # -- the secondary suppression --------------------------------------------------------
@@ -303,9 +308,13 @@ def protect(problem: Problem, time_limit: int = TIME_LIMIT) -> Decision:
         )
     # A complement the attacker can work out exactly anyway is printed: the
     # figure adds nothing to what the reader knows, and the report reads better.
-    complements = [c for c in problem.to_decide if decision[c] == COMPLEMENT and c not in primaries]
+    complements = [
+        c
+        for c in problem.to_decide
+        if decision[c] in (COMPLEMENT, WITHHELD_COUNT) and c not in primaries
+    ]
     for cell, interval in attack(shown, problem.relations, complements).items():
-        if interval.high - interval.low < 1e-6:
+        if math.floor(interval.high + 1e-6) <= math.ceil(interval.low - 1e-6):
             decision[cell] = shown[cell] = str(values[cell])
     return Decision(decision, frozenset(primaries))
 
@@ -332,14 +341,18 @@ def _solve(
             weights.append(0.5 * withhold[cell])
         else:
             hide[cell] = model.add_variable(f"h{n}", cat="Binary")
+            withhold[cell] = model.add_variable(f"w{n}", cat="Binary")
+            model += hide[cell] + withhold[cell] <= 1
             weight = 1 + value / scale + (2 if cell in problem.totals else 0)
-            weights.append(weight * hide[cell])
+            # ".." tells the reader less than "x" (not even that it is 5 or more).
+            weights.append(weight * hide[cell] + (weight + 0.25) * withhold[cell])
     model += pulp.lpSum(weights)
     fixed = {c for c, text in problem.shown.items() if text.isdigit()}
     fixed |= {c for c in decide if values[c] == 0}
     groups = _groups(values, fixed, problem.relations)
     for n, target in enumerate(protected):
         members, relations = groups[target]
+        ends = []
         for direction in ("lo", "hi"):
             y = _table(model, f"y{n}{direction}", problem, members, hide, withhold, big)
             for relation in relations:
@@ -348,10 +361,8 @@ def _solve(
                     model += expression == relation.constant
                 else:
                     model += expression <= relation.constant
-            if direction == "lo":
-                model += y[target] <= SMALL_LOW
-            else:
-                model += y[target] >= SMALL_HIGH
+            ends.append(y[target])
+        model += ends[1] - ends[0] >= PROTECTION
     model.solve(_solver(time_limit))
     # Optimal, or the best integer solution found when the time ran out.
     if model.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
@@ -366,6 +377,8 @@ def _solve(
             shown[cell] = "0"
         elif cell in primaries:
             shown[cell] = WITHHELD_COUNT if (withhold[cell].value() or 0) > 0.5 else SUPPRESSED
+        elif (withhold[cell].value() or 0) > 0.5:
+            shown[cell] = WITHHELD_COUNT
         else:
             shown[cell] = COMPLEMENT if (hide[cell].value() or 0) > 0.5 else str(value)
     return shown
@@ -389,13 +402,15 @@ def _table(
                 y[cell] = pulp.LpAffineExpression(constant=0)
                 continue
             var = model.add_variable(f"{prefix}_{n}", lowBound=0)
-            if cell in withhold:  # always hidden: <5 (1–4) or .. (at least 1)
+            if cell not in hide:  # a small count, always hidden: <5 (1–4) or .. (at least 1)
                 model += var >= SMALL_LOW
                 model += var <= SMALL_HIGH + (big - SMALL_HIGH) * withhold[cell]
-            else:  # published exactly, or x (at least 5)
-                h = hide[cell]
-                model += var >= value - (value - COMPLEMENT_FLOOR) * h
-                model += var <= value + (big - value) * h
+            else:  # published exactly, x (at least 5) or .. (at least 1)
+                h, w = hide[cell], withhold[cell]
+                model += (
+                    var >= value - (value - COMPLEMENT_FLOOR) * h - (value - WITHHELD_FLOOR) * w
+                )
+                model += var <= value + (big - value) * (h + w)
             y[cell] = var
         else:
             low, high = bounds(problem.shown.get(cell))

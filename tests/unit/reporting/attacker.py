@@ -58,7 +58,7 @@ class Knowledge:
 
 
 def _is_count(value: str) -> bool:
-    return value.isdigit() or value in ("<5", "x")
+    return value.isdigit() or value in ("<5", "x", "..")
 
 
 def read(
@@ -102,6 +102,8 @@ def read(
                     k.bounds[c] = (int(line.value), int(line.value))
                 elif line.value == "<5":
                     k.bounds[c] = (1, 4)
+                elif line.value == "..":
+                    k.bounds[c] = (1, None)  # a count, withheld without saying its size
                 else:
                     k.bounds[c] = (x_floor, None)
 
@@ -209,7 +211,7 @@ def attack(
     k: Knowledge, cells: Iterable[Cell] | None = None, integer: bool = False
 ) -> dict[Cell, Interval]:
     """The smallest and largest value each hidden cell can take (every hidden cell by default)."""
-    targets = [c for c in (cells or k.bounds) if k.shown.get(c) in ("<5", "x")]
+    targets = [c for c in (cells or k.bounds) if k.shown.get(c) in ("<5", "x", "..")]
     found: dict[Cell, Interval] = {}
     for target in targets:
         ends = []
@@ -244,18 +246,20 @@ def attack(
     return found
 
 
-def recovered(intervals: Mapping[Cell, Interval], k: Knowledge) -> dict[Cell, Interval]:
-    """The hidden cells the attacker learns more about than their sign says.
+def recovered(
+    intervals: Mapping[Cell, Interval], k: Knowledge, protection: int = 2
+) -> dict[Cell, Interval]:
+    """The hidden cells the attacker narrows too far.
 
-    A ``<5`` cell is protected when every value from 1 to 4 is still
-    possible (the interval reaches 1 and 4); an ``x`` cell when it is not
-    pinned to one value.
+    A small count (``<5``, ``..``) is protected when its interval is at
+    least ``protection`` wide (three neighbouring counts stay possible); an
+    ``x`` when it is not pinned to one whole number.
     """
     leaks = {}
     for c, interval in intervals.items():
-        if k.shown[c] == "<5":
-            if interval.low > 1 + 1e-6 or interval.high < 4 - 1e-6:
+        if k.shown[c] in ("<5", ".."):
+            if interval.high - interval.low < protection - 1e-6:
                 leaks[c] = interval
-        elif interval.high - interval.low < 1 - 1e-6:
+        elif math.floor(interval.high + 1e-6) <= math.ceil(interval.low - 1e-6):
             leaks[c] = interval
     return leaks

@@ -20,10 +20,11 @@ from caseflow.domain.commands import Acknowledge, Receive
 from caseflow.domain.dates import STOCKHOLM
 from caseflow.service.cases import CaseService, Step
 from config.settings import Settings, load_settings
-from reporting.reports import annual_supervisor_report, quarterly_report
+from reporting.reports import PublishedReport, annual_supervisor_report, quarterly_report
 from reporting.statistics import Statistics
 from reporting.suppression import COMPLEMENT_FLOOR
 from tests.unit.reporting.attacker import Cell, attack, read, recovered
+from tests.unit.reporting.year_data import generate_year
 
 MEMBERS = {
     "anticorruption": frozenset({"ana", "bo"}),
@@ -122,3 +123,28 @@ def test_the_annual_report_does_not_give_away_what_a_quarter_hid(
     hidden = attack(knowledge)
     assert ("2026Q1", "received_by_category", "partisan_bias") in hidden
     assert recovered(hidden, knowledge) == {}
+
+
+def _publish_year(engine: Engine, settings: Settings, year: int) -> list[PublishedReport]:
+    """Every report of the year, in the order they are published."""
+    reports = [
+        quarterly_report(engine, settings, f"{year}Q{q}", today=date(year + 1, 1, 5))
+        for q in range(1, 5)
+    ]
+    reports.append(annual_supervisor_report(engine, settings, year, today=date(year + 1, 1, 5)))
+    return reports
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_generated_year_of_small_cells_gives_none_away(
+    engine: Engine, settings: Settings, seed: int
+) -> None:
+    generate_year(engine, settings, 2025, seed)
+    reports = _publish_year(engine, settings, 2025)
+    knowledge = read(reports, settings, slacks(engine, settings, 2025), x_floor=X_FLOOR)
+    hidden = attack(knowledge)
+    small = [c for c in hidden if knowledge.shown[c] == "<5"]
+    assert len(small) >= 15, "the data set is meant to have many small cells"
+    assert recovered(hidden, knowledge) == {}
+    # Integers narrow nothing either (the LP is only a lower bound of that attack).
+    assert recovered(attack(knowledge, small, integer=True), knowledge) == {}
