@@ -54,7 +54,7 @@ def generate_year(engine: Engine, settings: Settings, year: int, seed: int) -> i
         for category in CATEGORIES:
             count = rng.choice((0, 0, 1, 1, 2, 3, 4, 5, 6, 8))
             for _ in range(count):
-                case_id = f"g{year}-{made:04}"
+                case_id = f"g{year}-{seed}-{made:04}"
                 made += 1
                 day = first + timedelta(days=rng.randrange((last - first).days + 1))
                 steps = [(_at(day, 0), Receive(
