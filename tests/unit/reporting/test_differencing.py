@@ -148,3 +148,23 @@ def test_a_generated_year_of_small_cells_gives_none_away(
     assert recovered(hidden, knowledge) == {}
     # Integers narrow nothing either (the LP is only a lower bound of that attack).
     assert recovered(attack(knowledge, small, integer=True), knowledge) == {}
+
+
+def test_a_report_made_again_prints_what_was_published_and_the_year_still_publishes(
+    engine: Engine, settings: Settings
+) -> None:
+    generate_year(engine, settings, 2025, 3)
+    later = date(2026, 1, 5)
+    first = quarterly_report(engine, settings, "2025Q1", today=later)
+    # A report of the first quarter registered late (received_on in February).
+    received(engine, settings, date(2025, 2, 10), {"fraud": 2})
+    again = quarterly_report(engine, settings, "2025Q1", today=later)
+    assert again.sections == first.sections
+    # The year counts the late cases, the first quarter as published does
+    # not: the difference is taken as known to the attacker (it can only
+    # hide more), and the rest of the year is still published.
+    year = _publish_year(engine, settings, 2025)[-1]
+    assert (
+        year.value("received_by_category", "fraud") in ("x", "..")
+        or int(year.value("received_by_category", "fraud")) >= 5
+    )
