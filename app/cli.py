@@ -673,11 +673,16 @@ def report(
 
     ``--quarter 2026Q3`` writes visselpipa-2026Q3.{html,pdf,csv};
     ``--year 2026 --supervisor`` writes visselpipa-2026-supervisor.{html,pdf,csv}.
+    Making a report publishes it: its figures are kept, making it again
+    prints the same, and later reports of the year are protected against
+    it. A period can be reported once it is over.
     """
+    from caseflow.clock import STOCKHOLM, system_clock
     from caseflow.store import create_engine
     from reporting.reports import (
         FIRST_YEAR,
         LAST_YEAR,
+        SuppressionError,
         annual_supervisor_report,
         parse_quarter,
         quarterly_report,
@@ -686,6 +691,8 @@ def report(
         render_pdf,
     )
 
+    today = system_clock().astimezone(STOCKHOLM).date()
+
     # Check the arguments before reading settings or the database.
     if (quarter is None) == (year is None):
         raise click.UsageError("give either --quarter (e.g. 2026Q3) or --year with --supervisor")
@@ -693,9 +700,17 @@ def report(
         if supervisor:
             raise click.BadParameter("is only for --year", param_hint="--supervisor")
         try:
-            parse_quarter(quarter)
+            _first, last = parse_quarter(quarter)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--quarter") from None
+        if last >= today:
+            # Making a report publishes it and its figures are kept as they
+            # are: a quarter still running would be frozen half-counted.
+            raise click.BadParameter(
+                f"{quarter} is not over yet; its report can be made from the day after "
+                f"{last.isoformat()}",
+                param_hint="--quarter",
+            )
     else:
         assert year is not None
         if not supervisor:
@@ -705,14 +720,23 @@ def report(
             )
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise click.BadParameter(f"{year} is not a year such as 2026", param_hint="--year")
+        if year >= today.year:
+            raise click.BadParameter(
+                f"{year} is not over yet; its report can be made from 1 January {year + 1}",
+                param_hint="--year",
+            )
     settings = _settings()
     engine = create_engine(settings.database_url)
     try:
         if quarter is not None:
-            made = quarterly_report(engine, settings, quarter)
+            made = quarterly_report(engine, settings, quarter, today=today)
         else:
             assert year is not None
-            made = annual_supervisor_report(engine, settings, year)
+            made = annual_supervisor_report(engine, settings, year, today=today)
+    except SuppressionError as e:
+        # Fail closed: nothing is written or kept when some small count
+        # could be worked out from what the year has published.
+        raise click.ClickException(f"the report cannot be published: {e}") from None
     finally:
         engine.dispose()
     out_dir.mkdir(parents=True, exist_ok=True)

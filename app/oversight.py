@@ -22,9 +22,11 @@ Investigators work from their inbox.
 
 Exact counts or "<5": the statistics page shows exact counts, because it is
 an internal page for the roles that supervise the desks. Its "as published"
-form, and the CSV export (the form that leaves the building), show every
-count of 1 to 4 as "<5" and withhold shares and medians over fewer than five
-cases; the bars of such counts are not drawn, since their length would tell.
+form, and the CSV export, show every count of 1 to 4 as "<5" and withhold
+shares and medians over fewer than five cases; the bars of such counts are
+not drawn, since their length would tell. That rule is per cell: what leaves
+the building is the published reports (``visselpipa report``), protected
+against differencing across a year (docs/reports.md).
 """
 
 from __future__ import annotations

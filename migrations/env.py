@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 import caseflow.store.events  # noqa: F401 - registers the events table
 import caseflow.store.operations  # noqa: F401 - registers the job runs
 import caseflow.store.projections  # noqa: F401 - registers the read models
+import caseflow.store.publications  # noqa: F401 - registers the published figures
 import caseflow.store.records  # noqa: F401 - registers the mutable tables
 import caseflow.store.tree  # noqa: F401 - registers the Merkle tree's nodes
 from caseflow.store.engine import create_engine

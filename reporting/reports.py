@@ -12,28 +12,24 @@ and CSV (one row per figure).
 **The disclosure rule** (docs/reports.md explains it for readers):
 
 1. A count of 1 to 4 is published as ``<5``; 0 stays 0.
-2. A count hidden by rule 1 must not be recoverable by arithmetic. Every
-   sum the report implies is an *equation* (the categories add up to the
-   total; so do the desks; the categories routed to a set of desks add up
-   to those desks; acknowledged in time + late = measured; the outcomes add
-   up to the concluded cases; the recommendations add up to those issued).
-   Whenever an equation, with what a reader knows of the hidden cells
-   (``<5`` is 1–4, ``x`` is at least 5), pins a hidden cell to one value,
-   the smallest published non-zero cell of that equation other than its
-   total is hidden as well and shown as ``x`` (complementary suppression).
-   This repeats until no equation pins a hidden cell. Totals are hidden only
-   when nothing else is left, so one total is the same in every table.
+2. No small count may be narrowed by arithmetic over this report *and the
+   other reports of the same year*: one suppression step
+   (:mod:`reporting.suppression`) models the year's five reports as cells
+   and the relations a reader knows between them, and hides further cells
+   (``x``) until, for every ``<5``, each value from 1 to 4 stays possible.
+   Figures published before are fixed inputs: kept in
+   :mod:`caseflow.store.publications`, they are never changed, and making a
+   report again prints the same figures.
 3. A share is published only over 5 or more cases and when both its
    numerator and the rest are published (otherwise share × cases gives the
    hidden count); a median only over 5 or more cases. A withheld share or
    median reads ``–``.
 
 .. warning::
-   The rule protects the figures of one report. Two reports of overlapping
-   periods (the four quarters and the year) can still be combined by
-   subtraction; the annual report therefore repeats no quarterly cell that
-   it would hide, but a determined reader with every quarter can narrow a
-   hidden count further. Keep the periods fixed (quarters, calendar years).
+   The protection holds against the reports of one calendar year, their
+   relations, and a reader who knows how many cases were not yet judged.
+   It does not cover the internal statistics export, nor side knowledge of
+   individual cases (docs/reports.md, "Limits").
 """
 
 from __future__ import annotations
@@ -49,22 +45,42 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from caseflow.domain.dates import add_months
+from caseflow.clock import system_clock
+from caseflow.domain.dates import STOCKHOLM, add_months
 from caseflow.pdf import pdf_text
 from caseflow.store.checkpoints import Checkpoint, newest_checkpoint
+from caseflow.store.engine import read_only
+from caseflow.store.publications import (
+    Publications,
+    PublishedFigure,
+    hold_publication_lock,
+    published_in_year,
+    record_figures,
+)
 from config.settings import Settings
 from reporting.statistics import (
     OUTCOMES,
     SMALL_CELL,
-    SUPPRESSED,
     WITHHELD,
     Figures,
     Statistics,
     Timeliness,
 )
+from reporting.suppression import COMPLEMENT, WITHHELD_COUNT, Problem, SuppressionError, protect
 
-#: A cell hidden so that a ``<5`` cell cannot be worked out by subtraction.
-COMPLEMENT = "x"
+__all__ = [
+    "COMPLEMENT",
+    "WITHHELD_COUNT",
+    "SuppressionError",
+    "PublishedReport",
+    "annual_supervisor_report",
+    "parse_quarter",
+    "quarterly_report",
+    "render_csv",
+    "render_html",
+    "render_pdf",
+]
+
 Locale = Literal["sv", "en"]
 _QUARTER = re.compile(r"(\d{4})Q([1-4])")
 #: Years a report may cover: a typo such as 20226 is refused, not reported as empty.
@@ -156,12 +172,12 @@ def _check_year(year: int) -> None:
 
 @dataclass
 class _Cells:
-    """Exact counts, the equations a reader knows between them, and which are hidden."""
+    """The counts of one report and the relations a reader knows between them."""
 
     values: dict[str, int] = field(default_factory=dict)
     totals: set[str] = field(default_factory=set)
-    equations: list[dict[str, int]] = field(default_factory=list)
-    hidden: set[str] = field(default_factory=set)
+    #: (terms, sense): sum(a * cell) == (or <=) what the counts make it.
+    relations: list[tuple[dict[str, int], str]] = field(default_factory=list)
 
     def add(self, cell: str, value: int, total: bool = False) -> str:
         if cell in self.values and self.values[cell] != value:
@@ -175,74 +191,19 @@ class _Cells:
         """A reader knows that ``parts`` add up to ``whole``."""
         equation = {cell: 1 for cell in parts}
         equation[whole] = equation.get(whole, 0) - 1
-        self.equations.append({c: a for c, a in equation.items() if a})
+        self.relations.append(({c: a for c, a in equation.items() if a}, "=="))
 
-    def settle(self) -> None:
-        """Apply rules 1 and 2 of the module docstring."""
-        self.hidden = {c for c, v in self.values.items() if 0 < v < SMALL_CELL}
-        changed = True
-        while changed:
-            changed = False
-            for equation in self.equations:
-                if not self._pins(equation):
-                    continue
-                candidates = [c for c in equation if c not in self.hidden and self.values[c] > 0]
-                if not candidates:
-                    continue  # every non-zero cell is hidden already: nothing more to do
-                # Prefer a part over a total, then the smallest: the least lost.
-                pick = min(candidates, key=lambda c: (c in self.totals, self.values[c], c))
-                self.hidden.add(pick)
-                changed = True
+    def differ(self, terms: Mapping[str, int]) -> None:
+        """A reader is assumed to know ``sum(a * cell)``, whatever the counts make it."""
+        self.relations.append((dict(terms), "=="))
 
-    def _bounds(self, cell: str) -> tuple[float, float]:
-        # What a reader knows of a hidden cell from its sign alone.
-        return (
-            (1.0, float(SMALL_CELL - 1))
-            if self.values[cell] < SMALL_CELL
-            else (
-                float(SMALL_CELL),
-                float("inf"),
-            )
-        )
+    def pending(self, terms: Mapping[str, int]) -> None:
+        """``sum(a * cell)`` counts cases not judged yet (:meth:`Problem.pending`)."""
+        self.relations.append((dict(terms), "pending"))
 
-    def _pins(self, equation: Mapping[str, int]) -> bool:
-        """Whether the equation fixes some hidden cell to one value."""
-        hidden = [c for c in equation if c in self.hidden]
-        if not hidden:
-            return False
-        rest = -sum(a * self.values[c] for c, a in equation.items() if c not in self.hidden)
-        for cell in hidden:
-            low_sum = high_sum = 0.0
-            for other in hidden:
-                if other == cell:
-                    continue
-                lo, hi = self._bounds(other)
-                a = equation[other]
-                low_sum += min(a * lo, a * hi)
-                high_sum += max(a * lo, a * hi)
-            # equation[cell] * x = rest - (sum of the others' terms)
-            a = equation[cell]
-            if a > 0:
-                low, high = rest - high_sum, rest - low_sum
-            else:
-                low, high = low_sum - rest, high_sum - rest
-            lo, hi = self._bounds(cell)
-            if max(low, lo) == min(high, hi):
-                return True
-        return False
-
-    def shown(self, cell: str) -> str:
-        value = self.values[cell]
-        if cell not in self.hidden:
-            return str(value)
-        return SUPPRESSED if value < SMALL_CELL else COMPLEMENT
-
-    def share(self, within: str, late: str, measured: str) -> str:
-        """Rule 3 for a share."""
-        cases = self.values[measured]
-        if cases < SMALL_CELL or within in self.hidden or late in self.hidden:
-            return WITHHELD
-        return f"{round(self.values[within] / cases * 100)} %"
+    def at_most(self, part: str, whole: str) -> None:
+        """A reader knows that ``part`` counts some of the cases of ``whole``."""
+        self.relations.append(({part: 1, whole: -1}, "<="))
 
 
 # -- labels ---------------------------------------------------------------------------
@@ -300,25 +261,31 @@ class _Builder:
     ) -> None:
         self.plans.append((key, heading, lines, note, chart))
 
-    def finish(self) -> tuple[Section, ...]:
-        """Apply the disclosure rule and return the sections as published."""
-        self.cells.settle()
+    def fixed_figures(self, shown: Mapping[str, str]) -> dict[str, str]:
+        """Shares and medians, given how the counts are shown (rule 3)."""
+        figures = dict(self.fixed)
         for share, within, late, measured in self.shares:
-            self.fixed[share] = self.cells.share(within, late, measured)
+            cases = self.cells.values[measured]
+            if cases < SMALL_CELL or not (shown[within].isdigit() and shown[late].isdigit()):
+                figures[share] = WITHHELD  # share x cases would give a hidden count back
+            else:
+                figures[share] = f"{round(self.cells.values[within] / cases * 100)} %"
+        return figures
+
+    def finish(self, shown: Mapping[str, str]) -> tuple[Section, ...]:
+        """The sections as published: every ref (count, share, median) as ``shown`` has it."""
         sections = []
         for key, heading, lines, note, chart in self.plans:
             published = tuple(
-                Line(
-                    line_key,
-                    label,
-                    period,
-                    self.fixed[ref] if ref in self.fixed else self.cells.shown(ref),
-                    total,
-                )
+                Line(line_key, label, period, shown[ref], total)
                 for line_key, label, ref, period, total in lines
             )
             sections.append(Section(key, heading, published, note, chart))
         return tuple(sections)
+
+    def refs(self) -> list[str]:
+        """Every figure the report prints, counts and others."""
+        return sorted({ref for _k, _h, lines, _n, _c in self.plans for *_x, ref, _p, _t in lines})
 
     def breakdown(
         self,
@@ -346,6 +313,10 @@ class _Builder:
         within = self.cells.add(f"{key}/within", figure.within)
         late = self.cells.add(f"{key}/late", figure.measured - figure.within)
         self.cells.sums([within, late], measured)
+        if "received/total" in self.cells.values:
+            # The cases received less those judged are the ones still inside
+            # the deadline: when there are none, a reader is taken to know.
+            self.cells.pending({"received/total": 1, measured: -1})
         share, median = f"{key}/share", f"{key}/median"
         self.fixed[median] = figure.public_median()
         lines = [
@@ -401,7 +372,7 @@ def _received(
         if parts and wholes:
             equation = {cell: 1 for cell in parts}
             equation.update({cell: -1 for cell in wholes})
-            builder.cells.equations.append(equation)
+            builder.cells.differ(equation)
 
 
 def _groups(edges: set[tuple[str, str]]) -> list[tuple[set[str], set[str]]]:
@@ -457,8 +428,18 @@ def _deadlines_kept(builder: _Builder, figures: Figures) -> None:
     )
 
 
+def _period_over(last: date, today: date | None) -> None:
+    """A report is made once its period is over: published figures never change."""
+    today = today or system_clock().astimezone(STOCKHOLM).date()
+    if today <= last:
+        raise ValueError(
+            f"the period ends on {last.isoformat()}: its report can be made from "
+            f"{(last + timedelta(days=1)).isoformat()} (published figures are kept as they are)"
+        )
+
+
 def quarterly_report(
-    engine: sa.Engine, settings: Settings, quarter: str = "2026Q3"
+    engine: sa.Engine, settings: Settings, quarter: str = "2026Q3", today: date | None = None
 ) -> PublishedReport:
     """The quarterly transparency report for ``quarter`` (e.g. ``"2026Q3"``).
 
@@ -466,11 +447,37 @@ def quarterly_report(
     feedback within 3 months (cases received in the quarter, judged on its
     last day), outcomes of cases concluded in the quarter, open cases on its
     last day by desk, recommendations issued in it, and the newest signed
-    checkpoint of the log. Raises ValueError for a malformed quarter.
+    checkpoint of the log.
+
+    Making the report publishes it: its figures are kept
+    (:mod:`caseflow.store.publications`), making it again prints the same,
+    and every later report of the year is protected against it. Raises
+    ValueError for a malformed quarter or one not over by ``today``, and
+    :class:`SuppressionError` when no suppression protects every small count.
     """
     first, last = parse_quarter(quarter)
-    period = f"{first.year}Q{(first.month + 2) // 3}"
-    stats = _statistics(engine, settings)
+    _period_over(last, today)
+    return _publish(engine, settings, first.year, f"{first.year}Q{(first.month + 2) // 3}", today)
+
+
+def annual_supervisor_report(
+    engine: sa.Engine, settings: Settings, year: int = 2026, today: date | None = None
+) -> PublishedReport:
+    """The annual figures for the supervising authority (Act 2021:890, directive art. 27).
+
+    Reports received, followed up (acknowledged, assessed), outcomes,
+    referrals to external authorities, and the time figures, for the
+    calendar ``year`` judged on 31 December. Published as
+    :func:`quarterly_report` is, protected against the year's quarters.
+    Raises ValueError for a year out of range or not over by ``today``.
+    """
+    _check_year(year)
+    _period_over(date(year, 12, 31), today)
+    return _publish(engine, settings, year, str(year), today)
+
+
+def _quarter_builder(stats: Statistics, settings: Settings, period: str) -> _Builder:
+    first, last = parse_quarter(period)
     figures = stats.figures(first, last, last)
     counts = stats.period_counts(first, last)
     builder = _Builder(period)
@@ -511,33 +518,12 @@ def quarterly_report(
         "recommendations/total",
         Text("Utfärdade", "Issued"),
     )
-    return PublishedReport(
-        kind="quarterly",
-        period=period,
-        first_day=first,
-        last_day=last,
-        title=Text(
-            f"Visselpipa – insynsrapport {period}", f"Visselpipa – transparency report {period}"
-        ),
-        sections=builder.finish(),
-        checkpoint=newest_checkpoint(engine),
-    )
+    return builder
 
 
-def annual_supervisor_report(
-    engine: sa.Engine, settings: Settings, year: int = 2026
-) -> PublishedReport:
-    """The annual figures for the supervising authority (Act 2021:890, directive art. 27).
-
-    Reports received, followed up (acknowledged, assessed), outcomes,
-    referrals to external authorities, and the time figures, for the
-    calendar ``year`` judged on 31 December. Raises ValueError for a year
-    out of range.
-    """
-    _check_year(year)
+def _annual_builder(stats: Statistics, settings: Settings, year: int) -> _Builder:
     first, last = date(year, 1, 1), date(year, 12, 31)
     period = str(year)
-    stats = _statistics(engine, settings)
     figures = stats.figures(first, last, last)
     counts = stats.period_counts(first, last)
     builder = _Builder(period)
@@ -594,16 +580,130 @@ def annual_supervisor_report(
         [("cases", Text("Ärenden som överlämnats", "Cases referred"), referred, period, False)],
     )
     _deadlines_kept(builder, figures)
+    # Acknowledged in time is a part of acknowledged at all.
+    cells.at_most("acknowledgement/within", "followed_up/acknowledged")
+    return builder
+
+
+_QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+
+
+def _kind(period: str) -> str:
+    return "quarterly" if "Q" in period else "supervisor"
+
+
+def _year_problem(builders: Mapping[str, _Builder], current: str, kept: Publications) -> Problem:
+    """The cells of the year's five reports, as published, to decide, or not yet known.
+
+    Cells are named ``"<period>:<ref>"``. Besides each report's own
+    relations: the year is the sum of its quarters (received by category,
+    the total, outcomes); the year's cases judged, in time and late, are at
+    least the quarters' (equal when none was judged late); the open cases at
+    the end of a quarter are those at the end of the one before, plus those
+    received, less those concluded (and for the first quarter, the cases open
+    when the year began: assumed known).
+    """
+    problem = Problem()
+    for period, builder in builders.items():
+        record = kept.get((_kind(period), period), {})
+        for ref, value in builder.cells.values.items():
+            name = f"{period}:{ref}"
+            if ref in record:
+                figure = record[ref]
+                problem.published(name, figure.shown, value, figure.protect)
+            elif period == current:
+                problem.decide(name, value, total=ref in builder.cells.totals)
+            else:
+                problem.unpublished(name, value)
+    for period, builder in builders.items():
+        for terms, sense in builder.cells.relations:
+            named = {f"{period}:{c}": a for c, a in terms.items()}
+            if sense == "==":
+                problem.equal(named)
+            elif sense == "pending":
+                problem.pending(named)
+            else:
+                problem.at_most(named)
+    year = next(p for p in builders if "Q" not in p)
+    quarters = [f"{year}{q}" for q in _QUARTERS]
+    annual = builders[year].cells.values
+    for ref in annual:
+        section = ref.split("/")[0]
+        if section in ("received_by_category", "received", "outcomes"):
+            terms = {f"{year}:{ref}": -1}
+            terms.update({f"{q}:{ref}": 1 for q in quarters if ref in builders[q].cells.values})
+            problem.equal(terms)
+        elif section in ("acknowledgement", "feedback"):
+            # Judged in the year = judged in its quarters + judged after
+            # their quarter ended (received in its last days).
+            terms = {f"{year}:{ref}": 1}
+            terms.update({f"{q}:{ref}": -1 for q in quarters})
+            problem.pending(terms)
+    for n, quarter in enumerate(quarters):
+        terms = {
+            f"{quarter}:open_at_end/total": 1,
+            f"{quarter}:received/total": -1,
+            f"{quarter}:outcomes/total": 1,
+        }
+        if n:
+            terms[f"{quarters[n - 1]}:open_at_end/total"] = -1
+        problem.equal(terms)
+    return problem
+
+
+def _publish(
+    engine: sa.Engine, settings: Settings, year: int, period: str, today: date | None
+) -> PublishedReport:
+    """Make (or make again) the report of ``period``, protected against the year's others."""
+    stats = _statistics(engine, settings)
+    periods = [*(f"{year}{q}" for q in _QUARTERS), str(year)]
+    builders = {p: _quarter_builder(stats, settings, p) for p in periods[:4]}
+    builders[str(year)] = _annual_builder(stats, settings, year)
+    builder = builders[period]
+    kind = _kind(period)
+    day = today or system_clock().astimezone(STOCKHOLM).date()
+    for _attempt in range(3):
+        with engine.connect() as conn:
+            kept = published_in_year(read_only(conn), year)
+        record = kept.get((kind, period), {})
+        decided: dict[str, str] = {}
+        protected: frozenset[str] = frozenset()
+        if any(ref not in record for ref in builder.cells.values):
+            decision = protect(_year_problem(builders, period, kept))
+            prefix = f"{period}:"
+            decided = {c[len(prefix) :]: v for c, v in decision.shown.items()}
+            protected = frozenset(c[len(prefix) :] for c in decision.protected)
+        shown = {ref: f.shown for ref, f in record.items()}
+        shown.update(decided)
+        for ref, value in builder.fixed_figures(shown).items():
+            shown.setdefault(ref, value)
+        figures = {ref: PublishedFigure(shown[ref], ref in protected) for ref in builder.refs()}
+        with engine.begin() as conn:
+            hold_publication_lock(conn)
+            if published_in_year(conn, year) != kept:
+                continue  # another report of the year was published meanwhile: decide again
+            record_figures(conn, kind, period, figures, day, already=record)
+        break
+    else:
+        raise SuppressionError("other reports of the year kept being published; try again")
+    if kind == "quarterly":
+        title = Text(
+            f"Visselpipa – insynsrapport {period}", f"Visselpipa – transparency report {period}"
+        )
+        first, last = parse_quarter(period)
+    else:
+        title = Text(
+            f"Visselpipa – årsrapport till tillsynsmyndigheten {year}",
+            f"Visselpipa – annual report to the supervising authority {year}",
+        )
+        first, last = date(year, 1, 1), date(year, 12, 31)
     return PublishedReport(
-        kind="supervisor",
+        kind="quarterly" if kind == "quarterly" else "supervisor",
         period=period,
         first_day=first,
         last_day=last,
-        title=Text(
-            f"Visselpipa – årsrapport till tillsynsmyndigheten {year}",
-            f"Visselpipa – annual report to the supervising authority {year}",
-        ),
-        sections=builder.finish(),
+        title=title,
+        sections=builder.finish(shown),
         checkpoint=newest_checkpoint(engine),
     )
 
@@ -611,12 +711,16 @@ def annual_supervisor_report(
 # -- rendering -------------------------------------------------------------------------
 
 _RULE = Text(
-    "Antal 1–4 visas som <5. x betyder att ett antal döljs så att ett <5 inte kan räknas "
-    "fram ur en summa. – betyder att en andel eller median inte visas eftersom den bygger "
-    "på färre än 5 ärenden eller skulle avslöja ett dolt antal.",
-    "Counts of 1–4 are shown as <5. x means a count is hidden so that a <5 cannot be worked "
-    "out from a total. – means a share or median is withheld because it rests on fewer than "
-    "5 cases or would give a hidden count away.",
+    "Antal 1–4 visas som <5. x betyder att ett antal på 5 eller fler döljs så att inget <5 "
+    "kan räknas fram ur andra uppgifter i den här rapporten eller i årets övriga rapporter; "
+    ".. betyder att ett antal döljs utan att det sägs hur stort det är, eftersom även <5 "
+    'eller "5 eller fler" skulle avslöja ett annat. – betyder att en andel eller median '
+    "inte visas eftersom den bygger på färre än 5 ärenden eller skulle avslöja ett dolt antal.",
+    "Counts of 1–4 are shown as <5. x means a count of 5 or more is hidden so that no <5 can "
+    "be worked out from other figures of this report or of the year's other reports; .. "
+    'means a count is hidden without saying how large it is, since even <5 or "5 or more" '
+    "would give another away. – means a share or median is withheld because it rests on "
+    "fewer than 5 cases or would give a hidden count away.",
 )
 _CHECKPOINT_HEADING = Text(
     "Signerad kontrollpunkt i händelseloggen", "Signed checkpoint of the log"

@@ -18,10 +18,12 @@ supervisor must be able to act on a single late case.
 
 .. warning::
    Suppressing single cells does not stop subtraction: a row total shown
-   exactly, with one suppressed cell, gives that cell away. The exported
-   form therefore suppresses totals by the same rule, but it does not
-   apply complementary suppression across rows and columns. The published
-   reports (:mod:`reporting.reports`, ``visselpipa report``) do.
+   exactly, with one suppressed cell, gives that cell away, and so do two
+   month ranges that overlap. The exported form suppresses totals by the
+   same rule, but it does not apply complementary suppression, across its
+   rows or across ranges. Only the published reports (:mod:`reporting.reports`,
+   ``visselpipa report``) are protected against differencing
+   (:mod:`reporting.suppression`): they are the form meant to leave the building.
 """
 
 from __future__ import annotations
@@ -537,9 +539,9 @@ def _meta(raw: str | Mapping[str, Any]) -> dict[str, Any]:
 def export_rows(figures: Figures) -> list[tuple[str, str, str, str]]:
     """Every figure as ``(section, row, column, value)``, with the small-cell rule applied.
 
-    This is the form meant to leave the building (the annual statistics to
-    the supervising authority): counts of 1–4 read ``<5``, and shares and
-    medians over fewer than 5 cases are withheld.
+    Counts of 1–4 read ``<5``, and shares and medians over fewer than 5
+    cases are withheld. Per cell only: see the module's warning; the figures
+    for the supervising authority are the annual supervisor report.
     """
     rows: list[tuple[str, str, str, str]] = []
 

@@ -27,9 +27,9 @@ def test_report_writes_three_files_with_figures_and_no_report_text(database_url,
     settings = load_settings(environ=env)
     engine = create_engine(database_url)
     marker = f"MARKER{secrets.token_hex(8)}"
-    # Six reports on 12 August 2026 (Q3), one carrying the marker in every field.
+    # Six reports on 12 August 2025 (Q3), one carrying the marker in every field.
     intake = Intake(
-        engine, settings, CaseService(engine, settings.rules), clock=lambda: _noon(2026, 8, 12)
+        engine, settings, CaseService(engine, settings.rules), clock=lambda: _noon(2025, 8, 12)
     )
     for n in range(6):
         text = marker if n == 0 else f"Rapport {n}."
@@ -49,22 +49,22 @@ def test_report_writes_three_files_with_figures_and_no_report_text(database_url,
     assert runner.invoke(main, ["checkpoint"], env=env).exit_code == 0
 
     out = tmp_path / "out"
-    result = runner.invoke(main, ["report", "--quarter", "2026Q3", "--out", str(out)], env=env)
+    result = runner.invoke(main, ["report", "--quarter", "2025Q3", "--out", str(out)], env=env)
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["visselpipa-2026Q3.csv", "visselpipa-2026Q3.html", "visselpipa-2026Q3.pdf"]
+    assert files == ["visselpipa-2025Q3.csv", "visselpipa-2025Q3.html", "visselpipa-2025Q3.pdf"]
 
-    rows = list(csv.reader(io.StringIO((out / "visselpipa-2026Q3.csv").read_text())))
+    rows = list(csv.reader(io.StringIO((out / "visselpipa-2025Q3.csv").read_text())))
     values = {(r[0], r[1]): r[3] for r in rows[1:]}
     assert values[("received_by_category", "Mutor och bestickning")] == "6"
     assert values[("received_by_category", "Mottagna rapporter")] == "6"
     assert values[("open_at_end", "Antikorruptionsgruppen")] == "6"
     assert values[("checkpoint", "head_seq")].isdigit()
 
-    page = (out / "visselpipa-2026Q3.html").read_text()
+    page = (out / "visselpipa-2025Q3.html").read_text()
     HTMLParser().feed(page)  # parses without error
     assert "<h1>" in page and "Mutor och bestickning" in page
-    pdf = PdfReader(out / "visselpipa-2026Q3.pdf")
+    pdf = PdfReader(out / "visselpipa-2025Q3.pdf")
     assert "Mutor och bestickning" in "\n".join(p.extract_text() for p in pdf.pages)
 
     for path in out.iterdir():
@@ -72,18 +72,24 @@ def test_report_writes_three_files_with_figures_and_no_report_text(database_url,
         assert marker.encode() not in raw, path.name
     assert marker not in "\n".join(p.extract_text() for p in pdf.pages)
 
+    # Made again, the report prints what was published the first time.
+    first_csv = (out / "visselpipa-2025Q3.csv").read_text()
+    again = runner.invoke(main, ["report", "--quarter", "2025Q3", "--out", str(out)], env=env)
+    assert again.exit_code == 0, again.output
+    assert (out / "visselpipa-2025Q3.csv").read_text() == first_csv
+
     supervisor = runner.invoke(
-        main, ["report", "--year", "2026", "--supervisor", "--out", str(out), "--locale", "en"],
+        main, ["report", "--year", "2025", "--supervisor", "--out", str(out), "--locale", "en"],
         env=env,
     )  # fmt: skip
     assert supervisor.exit_code == 0, supervisor.output
     for suffix in ("html", "pdf", "csv"):
-        made = out / f"visselpipa-2026-supervisor.{suffix}"
+        made = out / f"visselpipa-2025-supervisor.{suffix}"
         assert made.exists()
         assert marker.encode() not in made.read_bytes()
-    annual = (out / "visselpipa-2026-supervisor.csv").read_text()
-    assert "followed_up,Acknowledged,2026,0" in annual
-    assert "received_by_category,Reports received,2026,6" in annual
+    annual = (out / "visselpipa-2025-supervisor.csv").read_text()
+    assert "followed_up,Acknowledged,2025,0" in annual
+    assert "received_by_category,Reports received,2025,6" in annual
 
 
 def _noon(year: int, month: int, day: int):
@@ -100,12 +106,15 @@ def _noon(year: int, month: int, day: int):
     [
         (["--quarter", "2026Q5"], "--quarter"),
         (["--quarter", "Q3-2026"], "--quarter"),
-        (["--quarter", "2026Q3", "--year", "2026"], "--quarter"),
+        (["--quarter", "2025Q3", "--year", "2026"], "--quarter"),
         ([], "--quarter"),
         (["--year", "2026"], "--year"),
         (["--year", "20226", "--supervisor"], "--year"),
-        (["--quarter", "2026Q3", "--supervisor"], "--supervisor"),
-        (["--quarter", "2026Q3", "--locale", "de"], "--locale"),
+        (["--quarter", "2025Q3", "--supervisor"], "--supervisor"),
+        (["--quarter", "2025Q3", "--locale", "de"], "--locale"),
+        # A period still running is not published: its figures would be kept half-counted.
+        (["--quarter", "2999Q1"], "--quarter"),
+        (["--year", "2999", "--supervisor"], "--year"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_option_named(args, named, tmp_path):
