@@ -12,6 +12,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from app.cli_staff import open_database
 from app.cli_staff import register as _register_staff_commands
 from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings, with_driver
 
@@ -86,8 +87,13 @@ def init(demo: bool, if_missing: bool) -> None:
         click.echo(f"added a signing key to {secrets_path}")
     settings = _settings()
     engine = create_engine(settings.database_url)
-    migrate(engine)
-    result = bootstrap(engine, settings, demo=demo)
+    # The rows made before migration 0007 get the cost this deployment runs with.
+    migrate(engine, attributes={"kdf_cost": settings.kdf})
+    try:
+        result = bootstrap(engine, settings, demo=demo)
+    except ConfigError as e:
+        engine.dispose()
+        raise click.ClickException(f"configuration: {e}") from None
     if result.recovery_key is not None:
         _write_private(
             data_dir / RECOVERY_FILE,
@@ -144,12 +150,21 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from app import create_app
     from app.services import receipt_floor_seconds
+    from caseflow.service.intake import receipt_costs
 
+    # Refused here, before any worker starts, when the tenant salt or the
+    # signing key is not the database's.
+    engine = open_database(settings)
+    try:
+        with engine.connect() as conn:
+            costs = receipt_costs(conn, settings.kdf)
+    finally:
+        engine.dispose()
     if not settings.receipt_floor_ms:
         # Measured once, here, before the workers start: measured in each
         # worker at once, the derivations would compete for the cores and the
         # floor would come out too high for the workers' whole life.
-        floor_ms = max(1, round(receipt_floor_seconds(settings) * 1000))
+        floor_ms = max(1, round(receipt_floor_seconds(settings, costs) * 1000))
         settings = replace(settings, receipt_floor_ms=floor_ms)
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -210,6 +225,8 @@ def verify(database_url: str | None, public_key: str | None) -> None:
     # An auditor holds a copy of the database and the published key, never
     # the deployment's secrets: with both options nothing else is read.
     settings = None if database_url and public_key else _settings()
+    if settings is not None and database_url is None:
+        open_database(settings).dispose()  # the configured key must be the database's
     url = with_driver(database_url or (settings.database_url if settings else ""))
     if public_key is not None:
         key = _public_key(public_key)
@@ -261,12 +278,12 @@ def verify(database_url: str | None, public_key: str | None) -> None:
 def checkpoint() -> None:
     """Sign a checkpoint of the event log now, whatever the interval."""
     from caseflow.clock import system_clock
-    from caseflow.store import create_engine, sign_checkpoint
+    from caseflow.store import sign_checkpoint
     from crypto.signing import Signer
 
     settings = _settings()
     signer = Signer(settings.signing_seed)
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         made = sign_checkpoint(engine, signer, system_clock())
     finally:
@@ -282,7 +299,9 @@ def signing_key() -> None:
     """Print the deployment's public signing key and its id, for publishing."""
     from crypto.signing import Signer
 
-    signer = Signer(_settings().signing_seed)
+    settings = _settings()
+    open_database(settings).dispose()  # print only the key the database knows
+    signer = Signer(settings.signing_seed)
     click.echo(f"public key: {signer.public_key.hex()}")
     click.echo(f"key id:     {signer.key_id}")
 
@@ -325,9 +344,7 @@ def verify_proof_command(file: Any, public_key: str | None, database: bool) -> N
         click.echo(f"invalid: {e}", err=True)
         sys.exit(1)
     if database and settings is not None:
-        from caseflow.store import create_engine
-
-        engine = create_engine(settings.database_url)
+        engine = open_database(settings)
         try:
             check_against_log(engine, proof)
         except ProofMismatch as e:
@@ -377,13 +394,13 @@ def tick(now_text: str | None) -> None:
 
     from app.services import make_staff_auth, make_staff_sessions
     from caseflow.service.tick import Tick
-    from caseflow.store import checkpoint_if_due, create_engine
+    from caseflow.store import checkpoint_if_due
     from crypto.signing import Signer
     from identity.reporter_sessions import ReporterSessions
 
     now = _moment(now_text)
     settings = _settings()
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         report = Tick(engine, settings.rules).run(now)
         interval = timedelta(minutes=settings.checkpoint_interval_minutes)
@@ -428,7 +445,6 @@ def report(
     ``--quarter 2026Q3`` writes visselpipa-2026Q3.{html,pdf,csv};
     ``--year 2026 --supervisor`` writes visselpipa-2026-supervisor.{html,pdf,csv}.
     """
-    from caseflow.store import create_engine
     from reporting.reports import (
         FIRST_YEAR,
         LAST_YEAR,
@@ -460,7 +476,7 @@ def report(
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise click.BadParameter(f"{year} is not a year such as 2026", param_hint="--year")
     settings = _settings()
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         if quarter is not None:
             made = quarterly_report(engine, settings, quarter)
@@ -493,10 +509,9 @@ def rebuild_projections() -> None:
     Appends wait while it runs.
     """
     from caseflow.service.projections import Projections
-    from caseflow.store import create_engine
 
     settings = _settings()
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         report = Projections(settings.rules).rebuild(engine)
     finally:

@@ -60,7 +60,9 @@ def main() -> None:
         migrate(engine)
         made = bootstrap(engine, settings)
         with engine.begin() as conn:
-            member, _ = accounts.create_staff(conn, "gunnar", "investigator", PASSWORD, settings.kdf)
+            member, _ = accounts.create_staff(
+                conn, "gunnar", "investigator", PASSWORD, settings.kdf
+            )
             accounts.add_desk_member(conn, DESK, member.id, made.created_desks[DESK])
         now = datetime(2026, 3, 2, 10, 0, tzinfo=STOCKHOLM)
         cases = CaseService(engine, settings.rules)
@@ -78,7 +80,9 @@ def main() -> None:
             access.case_id,
             [
                 Step(
-                    Acknowledge(case_id=access.case_id, actor="staff:gunnar", message_id=message_id),
+                    Acknowledge(
+                        case_id=access.case_id, actor="staff:gunnar", message_id=message_id
+                    ),
                     {"CaseAcknowledged": sealed},
                 )
             ],
