@@ -23,6 +23,7 @@ from app.cli import main
 from caseflow.store import create_engine, migrate
 from caseflow.store.records import reporter_index_table, staff_table
 from crypto.kdf import KdfCost
+from crypto.receipt import Receipt
 from identity.bootstrap import bootstrap
 from tests.functional.conftest import Deployment, make_settings
 from tests.functional.pages import open_status, receipt_from, submit_report, text_of
@@ -216,3 +217,58 @@ def test_an_upgrade_by_alembic_alone_records_the_cost_of_the_environment(
         engine.dispose()
     assert receipts == {"argon2id$v=19$m=64,t=2,p=1$tenant_salt"}
     assert staff_costs == {"gunnar": "argon2id$v=19$m=64,t=2,p=1$key_salt"}
+
+
+def test_every_receipt_check_derives_with_every_cost_in_use_whatever_the_receipt(
+    deployment, monkeypatch
+):
+    """The work, not only the time: a receipt of the old cost, one of the new
+    cost, an unknown and a malformed one each cost one derivation per cost in
+    use, in the same order (the padding in test_receipt_timing hides the
+    time; this shows there is nothing to hide)."""
+    import caseflow.service.intake as intake_module
+
+    first = deployment.app.extensions["visselpipa.intake"]
+    old_receipt = str(first.submit(first.begin(), _report()))
+    settings = deployment.settings
+    new = make_settings(
+        settings.database_url,
+        settings.data_dir,
+        secret_key=settings.secret_key,
+        tenant_salt=settings.tenant_salt.hex(),
+        signing_seed=settings.signing_seed.hex(),
+        **_cost(NEW),
+    )
+    app = create_app(new, {"TESTING": True})
+    try:
+        intake = app.extensions["visselpipa.intake"]
+        new_receipt = str(intake.submit(intake.begin(), _report()))
+        derived: list[KdfCost] = []
+        real = intake_module.derive_reporter_keys
+
+        def counted(receipt: Any, salt: bytes, cost: KdfCost) -> Any:
+            derived.append(cost)
+            return real(receipt, salt, cost)
+
+        monkeypatch.setattr(intake_module, "derive_reporter_keys", counted)
+        work = {}
+        for name, typed in (
+            ("old", old_receipt),
+            ("new", new_receipt),
+            ("unknown", str(Receipt.generate())),
+            ("malformed", "not a receipt"),
+        ):
+            derived.clear()
+            found = intake.open_case(typed)
+            assert (found is not None) == (name in ("old", "new")), name
+            work[name] = list(derived)
+        assert work["old"] == work["new"] == work["unknown"] == work["malformed"]
+        assert sorted(work["old"], key=lambda c: c.time_cost) == [OLD, NEW]
+    finally:
+        app.extensions["visselpipa.engine"].dispose()
+
+
+def _report() -> Any:
+    from caseflow.service.intake import Report
+
+    return Report("bribery", "tullverket", "Mutor vid upphandlingen.")
