@@ -7,7 +7,6 @@ import unicodedata
 import nacl.bindings
 import pytest
 from argon2.low_level import Type, hash_secret_raw
-
 from hypothesis import given
 from hypothesis import strategies as st
 
