@@ -175,6 +175,9 @@ def test_a_deployment_made_at_0006_upgrades_and_keeps_working_at_a_new_cost(data
     receipts, staff_costs = _stored_costs(engine)
     assert receipts == {old_cost.to_text("tenant_salt")}
     assert staff_costs == {"gunnar": old_cost.to_text("key_salt")}
+    with engine.connect() as conn:
+        recorded = set(conn.execute(sa.text("SELECT name FROM deployment_fingerprints")).scalars())
+    assert recorded == {"tenant_salt", "signing_key"}  # the upgrade's init recorded them
 
     secret_values = {
         k: snapshot["settings"][k] for k in ("secret_key", "tenant_salt", "signing_seed")
