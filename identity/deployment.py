@@ -89,7 +89,7 @@ def check_deployment_secrets(engine: sa.Engine, settings: Settings) -> None:
         ) from None
     wrong = [name for name in sorted(expected) if stored[name] != expected[name]]
     if wrong:
-        raise SecretsMismatch(" ".join(_message(name, settings) for name in wrong))
+        raise SecretsMismatch(_message(wrong, settings))
 
 
 def _stored(conn: sa.Connection) -> dict[str, bytes]:
@@ -98,11 +98,14 @@ def _stored(conn: sa.Connection) -> dict[str, bytes]:
     return {name: bytes(fingerprint) for name, fingerprint in rows}
 
 
-def _message(name: str, settings: Settings) -> str:
-    setting = _SETTING[name]
+def _message(wrong: list[str], settings: Settings) -> str:
+    what = " ".join(
+        f"{_SETTING[name]} is not the one this database was set up with ({_CONSEQUENCE[name]})."
+        for name in wrong
+    )
+    variables = " and ".join(f"{PREFIX}{_SETTING[name].upper()}" for name in wrong)
     return (
-        f"{setting} is not the one this database was set up with ({_CONSEQUENCE[name]}). "
-        f"Restore {settings.data_dir / SECRETS_FILE} from the backup taken with this "
-        f"database (or set {PREFIX}{setting.upper()} to the original value) and start "
-        "again; never replace it with a new one while the database holds reports."
+        f"{what} Restore {settings.data_dir / SECRETS_FILE} from the backup taken with this "
+        f"database (or set {variables} to the original value) and start again; never "
+        "replace a secret with a new one while the database holds reports."
     )
