@@ -14,6 +14,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from app.cli_staff import open_database
 from app.cli_staff import register as _register_staff_commands
 from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings, with_driver
 
@@ -101,8 +102,13 @@ def init(demo: bool, if_missing: bool) -> None:
         click.echo(f"added a signing key to {secrets_path}")
     settings = _settings()
     engine = create_engine(settings.database_url)
-    migrate(engine)
-    result = bootstrap(engine, settings, demo=demo)
+    # The rows made before migration 0007 get the cost this deployment runs with.
+    migrate(engine, attributes={"kdf_cost": settings.kdf})
+    try:
+        result = bootstrap(engine, settings, demo=demo)
+    except ConfigError as e:
+        engine.dispose()
+        raise click.ClickException(f"configuration: {e}") from None
     if result.recovery_key is not None:
         _write_private(
             data_dir / RECOVERY_FILE,
@@ -226,12 +232,21 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from app import create_app
     from app.services import receipt_floor_seconds
+    from caseflow.service.intake import receipt_costs
 
+    # Refused here, before any worker starts, when the tenant salt or the
+    # signing key is not the database's.
+    engine = open_database(settings)
+    try:
+        with engine.connect() as conn:
+            costs = receipt_costs(conn, settings.kdf)
+    finally:
+        engine.dispose()
     if not settings.receipt_floor_ms:
         # Measured once, here, before the workers start: measured in each
         # worker at once, the derivations would compete for the cores and the
         # floor would come out too high for the workers' whole life.
-        floor_ms = max(1, round(receipt_floor_seconds(settings) * 1000))
+        floor_ms = max(1, round(receipt_floor_seconds(settings, costs) * 1000))
         settings = replace(settings, receipt_floor_ms=floor_ms)
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -327,6 +342,8 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
     # An auditor holds a copy of the database and the published key, never
     # the deployment's secrets: with both options nothing else is read.
     settings = None if database_url and public_key else _settings()
+    if settings is not None and database_url is None:
+        open_database(settings).dispose()  # the configured key must be the database's
     url = with_driver(database_url or (settings.database_url if settings else ""))
     if public_key is not None:
         key = _public_key(public_key)
@@ -427,12 +444,12 @@ def head(database_url: str | None) -> None:
 def checkpoint() -> None:
     """Sign a checkpoint of the event log now, whatever the interval."""
     from caseflow.clock import system_clock
-    from caseflow.store import create_engine, sign_checkpoint
+    from caseflow.store import sign_checkpoint
     from crypto.signing import Signer
 
     settings = _settings()
     signer = Signer(settings.signing_seed)
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         made = sign_checkpoint(engine, signer, system_clock())
     finally:
@@ -449,7 +466,9 @@ def signing_key() -> None:
     """Print the deployment's public signing key and its id, for publishing."""
     from crypto.signing import Signer
 
-    signer = Signer(_settings().signing_seed)
+    settings = _settings()
+    open_database(settings).dispose()  # print only the key the database knows
+    signer = Signer(settings.signing_seed)
     click.echo(f"public key: {signer.public_key.hex()}")
     click.echo(f"key id:     {signer.key_id}")
 
@@ -492,9 +511,7 @@ def verify_proof_command(file: Any, public_key: str | None, database: bool) -> N
         click.echo(f"invalid: {e}", err=True)
         sys.exit(1)
     if database and settings is not None:
-        from caseflow.store import create_engine
-
-        engine = create_engine(settings.database_url)
+        engine = open_database(settings)
         try:
             check_against_log(engine, proof)
         except ProofMismatch as e:
@@ -565,7 +582,7 @@ def tick(now_text: str | None) -> None:
     now = _moment(now_text)
     settings = _settings()
     _require_current_schema(settings, strict=True)
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     started = time.monotonic()
     try:
         report = Tick(engine, settings.rules).run(now)
@@ -726,7 +743,7 @@ def report(
                 param_hint="--year",
             )
     settings = _settings()
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         if quarter is not None:
             made = quarterly_report(engine, settings, quarter, today=today)
@@ -763,10 +780,9 @@ def rebuild_projections() -> None:
     Appends wait while it runs.
     """
     from caseflow.service.projections import Projections
-    from caseflow.store import create_engine
 
     settings = _settings()
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings)
     try:
         report = Projections(settings.rules).rebuild(engine)
     finally:

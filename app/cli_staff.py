@@ -24,10 +24,20 @@ def _settings() -> Settings:
         raise click.ClickException(f"configuration: {e}") from None
 
 
-def _engine(settings: Settings) -> sa.Engine:
+def open_database(settings: Settings) -> sa.Engine:
+    """The configured database, after checking that the settings' tenant salt
+    and signing key are the ones it was set up with (identity/deployment.py).
+    Every command that works with the deployment's settings opens it here."""
     from caseflow.store import create_engine
+    from identity.deployment import check_deployment_secrets
 
-    return create_engine(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        check_deployment_secrets(engine, settings)
+    except ConfigError as e:
+        engine.dispose()
+        raise click.ClickException(f"configuration: {e}") from None
+    return engine
 
 
 def read_recovery_key(path: Path) -> PrivateKey:
@@ -105,7 +115,7 @@ def add_user(username: str, role: str, password_file: Path | None) -> None:
         raise click.ClickException("the username must have 1 to 150 characters")
     settings = _settings()
     password = _new_password(password_file, f"Password for {username}")
-    engine = _engine(settings)
+    engine = open_database(settings)
     try:
         with engine.begin() as conn:
             if accounts.staff_by_username(conn, username) is not None:
@@ -150,7 +160,7 @@ def add_desk_member(desk: str, username: str, recovery_key_file: Path) -> None:
     from identity import accounts
 
     recovery = read_recovery_key(recovery_key_file)
-    engine = _engine(_settings())
+    engine = open_database(_settings())
     try:
         with engine.begin() as conn:
             member = _member(conn, username)
@@ -186,7 +196,7 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
 
     recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
     settings = _settings()
-    engine = _engine(settings)
+    engine = open_database(settings)
     try:
         with engine.begin() as conn:
             member = _member(conn, username)
@@ -235,7 +245,7 @@ def recover_user(
     recovery = read_recovery_key(recovery_key_file)
     settings = _settings()
     password = _new_password(password_file, f"New password for {username}")
-    engine = _engine(settings)
+    engine = open_database(settings)
     try:
         # The app's throttle key, so the lock on this username is lifted
         # where the app counts it.

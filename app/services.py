@@ -12,7 +12,8 @@ from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake
 from caseflow.store import StoreUnavailable, create_engine, require_current_schema
 from config.settings import Settings
-from crypto.kdf import seconds_per_derivation
+from crypto.kdf import KdfCost, seconds_per_derivation
+from identity.deployment import check_deployment_secrets
 from identity.reporter_sessions import ReporterSessions
 from identity.staff_auth import StaffAuth, Throttle
 from identity.staff_sessions import StaffSessions
@@ -23,19 +24,29 @@ def init_app(app: Flask, settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         require_current_schema(engine)
+        # Failing closed: with another tenant salt every receipt would fail,
+        # with another signing key nothing signed would verify.
+        check_deployment_secrets(engine, settings)
     except StoreUnavailable:
         # Failing open: a database that is down now may be up for the first
         # request, and each request then answers for itself. What must never
         # start is code on a schema it does not match, which a reachable
-        # database at an older (or newer) migration is: that raises.
+        # database at an older (or newer) migration is: that raises. (The
+        # secrets are checked by the next start, or by `visselpipa check`.)
         logging.getLogger("visselpipa").warning(
             "the database did not answer at start: its migrations were not checked"
         )
+    except Exception:
+        engine.dispose()
+        raise
     app.extensions["visselpipa.engine"] = engine
     cases = CaseService(engine, settings.rules)
     app.extensions["visselpipa.cases"] = cases
-    app.extensions["visselpipa.intake"] = Intake(engine, settings, cases)
-    app.extensions["visselpipa.receipt_floor"] = receipt_floor_seconds(settings)
+    intake = Intake(engine, settings, cases)
+    app.extensions["visselpipa.intake"] = intake
+    app.extensions["visselpipa.receipt_floor"] = receipt_floor_seconds(
+        settings, intake.receipt_costs()
+    )
     app.extensions["visselpipa.reporter_sessions"] = ReporterSessions(
         engine, settings.reporter_session_minutes
     )
@@ -61,17 +72,18 @@ def make_staff_sessions(engine: sa.Engine, settings: Settings) -> StaffSessions:
     return StaffSessions(engine, settings.staff_idle_minutes, settings.staff_session_hours)
 
 
-def receipt_floor_seconds(settings: Settings) -> float:
+def receipt_floor_seconds(settings: Settings, costs: tuple[KdfCost, ...]) -> float:
     """How long every receipt check takes at least, so no path is faster.
 
     A valid receipt opens a grant and writes a session; a wrong one renders
     the form again. The differences are small next to the key stretching but
     measurable, so both are padded to a floor: the measured derivation time
-    with a margin for load, plus 20 ms for the rest of the request.
+    (one derivation per cost in use, ``Intake.receipt_costs``) with a margin
+    for load, plus 20 ms for the rest of the request.
     """
     if settings.receipt_floor_ms:
         return settings.receipt_floor_ms / 1000
-    samples = sorted(seconds_per_derivation(settings.kdf) for _ in range(3))
+    samples = sorted(sum(seconds_per_derivation(cost) for cost in costs) for _ in range(3))
     return samples[1] * 1.25 + 0.020
 
 

@@ -192,6 +192,7 @@ def run(database_url: str, workdir: Path, cases: int, requests: int) -> dict[str
             "kdf_time_cost": 1,
             "kdf_memory_kib": 8,
             "kdf_parallelism": 1,
+            "insecure_test_kdf": True,
         },
     )
     engine = create_engine(database_url)

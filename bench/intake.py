@@ -4,7 +4,7 @@ Not part of the test suite. Run::
 
     .venv/bin/python bench/intake.py [--database sqlite|postgresql|both]
                                      [--clients 1,4,8] [--duration 20] [--repeats 1]
-                                     [--workers N]
+                                     [--workers N] [--second-cost T,M]
 
 For each database (SQLite in a temporary data directory; PostgreSQL in a fresh
 database ``vp_bench_<random>`` on 127.0.0.1, dropped at the end) it runs
@@ -35,6 +35,13 @@ The load generator runs on the same cores as the server and takes its share
 of them; the figures include that, and the CPU columns show how much.
 With ``--repeats R`` each client level runs R times and the table shows the
 median (the individual runs are printed as they finish).
+
+With ``--second-cost T,M`` the server is then restarted on the same data
+directory and database with ``VISSELPIPA_KDF_TIME_COST=T`` and
+``VISSELPIPA_KDF_MEMORY_KIB=M``: two costs are now in use (the receipts made
+so far carry the production cost), so every status check derives twice. The
+status checks run again with the old receipts and with receipts made after
+the restart (rows "status, 2 costs").
 """
 
 from __future__ import annotations
@@ -243,7 +250,9 @@ class Server:
 
 
 @contextmanager
-def serve(data_dir: Path, database_url: str, workers: int) -> Iterator[Server]:
+def serve(
+    data_dir: Path, database_url: str, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """`visselpipa init`, then `visselpipa serve` on a free port; always stopped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISSELPIPA_")}
     env.update(
@@ -252,6 +261,7 @@ def serve(data_dir: Path, database_url: str, workers: int) -> Iterator[Server]:
             "VISSELPIPA_DATA_DIR": str(data_dir),
             "VISSELPIPA_DATABASE_URL": database_url,
             **OPEN_LIMITS,
+            **(extra_env or {}),
         }
     )
     cli = [str(Path(sys.executable).with_name("visselpipa"))]
@@ -263,7 +273,7 @@ def serve(data_dir: Path, database_url: str, workers: int) -> Iterator[Server]:
     if init.returncode != 0:
         raise RuntimeError(f"visselpipa init failed:\n{init.stdout}\n{init.stderr}")
     port = free_port()
-    log = data_dir.parent / "server.log"
+    log = data_dir.parent / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*cli, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
@@ -514,6 +524,31 @@ def bench_database(name: str, args: argparse.Namespace, per: float, cores: int) 
                         flush=True,
                     )
                 log = server.output()
+            if args.second_cost:
+                time_cost, memory_kib = args.second_cost
+                second = {
+                    "VISSELPIPA_KDF_TIME_COST": str(time_cost),
+                    "VISSELPIPA_KDF_MEMORY_KIB": str(memory_kib),
+                }
+                with serve(data_dir, url, args.workers, second) as server:
+                    fresh = submissions(server, max(1, min(2, args.workers)), args.warmup * 3)
+                    for label, pool in (("old", receipts), ("new", fresh.receipts)):
+                        for clients, count in ((1, args.status_count), (4, 2 * args.status_count)):
+                            count = min(count, len(pool))
+                            full, post, failures = status_checks(server, pool, clients, count)
+                            rows.append(
+                                f"| {name} | status, 2 costs, {label} receipt | {clients} | "
+                                f"{len(full)} | – | {ms(pct(full, 50))} | {ms(pct(full, 95))} "
+                                f"| – | – | – | – | – | – | {sum(failures.values())} |"
+                            )
+                            print(
+                                f"  [{name} status, 2 costs, {label} receipts, c={clients}] "
+                                f"{len(full)} checks: p50 {ms(pct(full, 50))}, p95 "
+                                f"{ms(pct(full, 95))}; POST alone: p50 {ms(pct(post, 50))}; "
+                                f"failed {dict(failures)}",
+                                flush=True,
+                            )
+                    log += server.output()
             problems = [line for line in log.splitlines() if ERROR_LINE.search(line)]
             print(
                 f"  [{name}] server log: {len(log.splitlines())} lines, {len(problems)} suspicious",
@@ -539,7 +574,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up")
     parser.add_argument("--status-count", type=int, default=40, help="sequential checks (x2 at 4)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--second-cost",
+        metavar="T,M",
+        help="then restart with this Argon2id time cost and memory (KiB): two costs in use",
+    )
     args = parser.parse_args()
+    if args.second_cost:
+        args.second_cost = tuple(int(x) for x in args.second_cost.split(","))
     args.clients = [int(c) for c in args.clients.split(",")]
     cores = os.cpu_count() or 1
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()

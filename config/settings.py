@@ -28,7 +28,7 @@ from limits import parse as parse_rate
 
 from caseflow.domain.errors import RuleFileError
 from caseflow.domain.rules import Rules, load_rules
-from crypto.kdf import TENANT_SALT_BYTES, KdfCost
+from crypto.kdf import MINIMUM_COST, TENANT_SALT_BYTES, KdfCost
 from crypto.signing import SEED_BYTES
 
 PREFIX = "VISSELPIPA_"
@@ -110,6 +110,9 @@ class Settings:
     onion_address: str = ""
     #: Bearer token that opens ``/metrics``; empty: ``/metrics`` is a 404.
     metrics_token: str = ""
+    #: Allow an Argon2id cost below :data:`crypto.kdf.MINIMUM_COST`: for the
+    #: test suite only (``VISSELPIPA_INSECURE_TEST_KDF=1``).
+    insecure_test_kdf: bool = False
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -282,6 +285,19 @@ def load_settings(
         )
     except ValueError as e:
         raise ConfigError(f"kdf: {e}") from None
+    insecure_test_kdf = _as_bool("insecure_test_kdf", raw.get("insecure_test_kdf", False))
+    if not kdf.meets_floor() and not insecure_test_kdf:
+        # Failing closed: a weak cost makes every receipt and staff key cheap
+        # to guess from a stolen database, and rows made with it keep that
+        # cost for their whole life (the cost is stored with each).
+        weak = "kdf_time_cost" if kdf.time_cost < MINIMUM_COST.time_cost else "kdf_memory_kib"
+        raise ConfigError(
+            f"{weak}: Argon2id t={kdf.time_cost}, m={kdf.memory_kib} KiB is below the floor "
+            f"t={MINIMUM_COST.time_cost}, m={MINIMUM_COST.memory_kib} KiB (19 MiB): set "
+            f"{PREFIX}KDF_TIME_COST and {PREFIX}KDF_MEMORY_KIB at least that high (the "
+            f"defaults are t=3, m=65536). Only the test suite may go lower, with "
+            f"{PREFIX}INSECURE_TEST_KDF=1"
+        )
     locale = str(raw.get("default_locale", "sv"))
     if locale not in {"sv", "en"}:
         raise ConfigError(f"default_locale: {locale!r} is not one of sv, en")
@@ -344,6 +360,7 @@ def load_settings(
         ),
         onion_address=onion_address(str(raw.get("onion_address") or "")),
         metrics_token=metrics_token,
+        insecure_test_kdf=insecure_test_kdf,
         **reference,
     )
 
@@ -426,6 +443,7 @@ _KNOWN = {
     "kdf_time_cost",
     "kdf_memory_kib",
     "kdf_parallelism",
+    "insecure_test_kdf",
     "max_file_bytes",
     "max_files",
     "max_request_bytes",

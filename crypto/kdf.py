@@ -14,20 +14,24 @@ lookup tag (which the server stores) reveals nothing about the private key.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-from argon2.low_level import Type, hash_secret_raw
+from argon2.low_level import ARGON2_VERSION, Type, hash_secret_raw
 from nacl.public import PrivateKey, PublicKey
 
 from crypto.receipt import Receipt
 
 __all__ = [
+    "ARGON2_VERSION",
     "LOOKUP_TAG_BYTES",
+    "MINIMUM_COST",
     "PASSWORD_SALT_MIN_BYTES",
     "PRODUCTION_COST",
+    "SALT_ROLES",
     "TENANT_SALT_BYTES",
     "KdfCost",
     "ReporterKeys",
@@ -43,27 +47,36 @@ LOOKUP_TAG_BYTES: Final = 32
 _SEED_BYTES: Final = 32
 _PERSON_LOOKUP: Final = b"vp.lookup.v1"
 _PERSON_REPORTER: Final = b"vp.reporter.v1"
+#: What the salt of a stored derivation is: the deployment's tenant salt
+#: (receipts) or the row's own ``key_salt`` (staff keys).
+SALT_ROLES: Final = frozenset({"tenant_salt", "key_salt"})
+_TEXT = re.compile(r"argon2id\$v=(\d{1,3})\$m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,3})\$([a-z_]{1,16})")
 
 
 @dataclass(frozen=True)
 class KdfCost:
-    """Argon2id cost parameters.
+    """Argon2id cost parameters (and the algorithm version).
 
     The defaults are the production cost: 64 MiB and three passes, the
     second recommended option of RFC 9106 §4, but with one lane instead of
     four so that concurrent logins do not compete for cores (more lanes would
     not add memory hardness). Tests pass a cheaper cost explicitly.
 
+    Every stored derivation records its cost (:meth:`to_text`), so a new
+    cost applies to new derivations while the old ones still open.
+
     :raises ValueError: naming the field, if a value is not an ``int`` or is
-        below what Argon2 accepts.
+        below what Argon2 accepts, or the version is not one Argon2 defines.
     """
 
     time_cost: int = 3
     memory_kib: int = 65536
     parallelism: int = 1
+    #: 0x13 (19), Argon2 1.3, the only version libsodium and RFC 9106 use.
+    version: int = ARGON2_VERSION
 
     def __post_init__(self) -> None:
-        for name in ("time_cost", "memory_kib", "parallelism"):
+        for name in ("time_cost", "memory_kib", "parallelism", "version"):
             value = getattr(self, name)
             # bool is an int subclass; True as a cost is a bug, not a cost.
             if not isinstance(value, int) or isinstance(value, bool):
@@ -77,10 +90,47 @@ class KdfCost:
                 f"KdfCost.memory_kib must be at least 8 * parallelism "
                 f"({8 * self.parallelism}), got {self.memory_kib}"
             )
+        if self.version not in (0x10, 0x13):
+            raise ValueError(f"KdfCost.version must be 16 or 19, got {self.version}")
+
+    def meets_floor(self) -> bool:
+        """Whether this cost is at least :data:`MINIMUM_COST` in passes and memory."""
+        return (
+            self.time_cost >= MINIMUM_COST.time_cost and self.memory_kib >= MINIMUM_COST.memory_kib
+        )
+
+    def to_text(self, salt: str) -> str:
+        """The stored form: ``argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt role>``.
+
+        ``salt`` names which salt the derivation used (:data:`SALT_ROLES`);
+        the salt itself is never part of the text.
+        """
+        if salt not in SALT_ROLES:
+            raise ValueError(f"salt must be one of {sorted(SALT_ROLES)}, got {salt!r}")
+        return (
+            f"argon2id$v={self.version}$m={self.memory_kib},t={self.time_cost},"
+            f"p={self.parallelism}${salt}"
+        )
+
+    @classmethod
+    def from_text(cls, text: str, salt: str) -> KdfCost:
+        """Parse :meth:`to_text`'s form, requiring the salt role ``salt``.
+
+        :raises ValueError: for any other text (a derivation whose cost this
+            code cannot read must fail loudly, not with a default).
+        """
+        match = _TEXT.fullmatch(text)
+        if match is None or match.group(5) != salt:
+            raise ValueError(f"not a stored Argon2id cost with salt {salt!r}: {text!r}")
+        version, memory, passes, lanes = (int(match.group(i)) for i in range(1, 5))
+        return cls(time_cost=passes, memory_kib=memory, parallelism=lanes, version=version)
 
 
 #: What deployments use unless a benchmark on their hardware says otherwise.
 PRODUCTION_COST: Final = KdfCost()
+#: The least a deployment may start with (without ``insecure_test_kdf``):
+#: OWASP's first recommended Argon2id pair, 19 MiB and two passes.
+MINIMUM_COST: Final = KdfCost(time_cost=2, memory_kib=19456, parallelism=1)
 
 
 def _argon2id(secret: bytes, salt: bytes, cost: KdfCost) -> bytes:
@@ -92,6 +142,7 @@ def _argon2id(secret: bytes, salt: bytes, cost: KdfCost) -> bytes:
         parallelism=cost.parallelism,
         hash_len=_SEED_BYTES,
         type=Type.ID,
+        version=cost.version,
     )
 
 
@@ -132,8 +183,9 @@ def derive_reporter_keys(receipt: Receipt, tenant_salt: bytes, cost: KdfCost) ->
     which is what lets a reporter come back with only the code.
 
     .. warning::
-       Changing ``cost`` or ``tenant_salt`` changes every key: both must be
-       fixed for the life of a tenant (store them; never re-tune in place).
+       Changing ``cost`` or ``tenant_salt`` changes every key: store the cost
+       with what the keys protect (:meth:`KdfCost.to_text`) and derive again
+       with the stored one; the tenant salt must never change.
 
     :raises ValueError: if ``tenant_salt`` is not :data:`TENANT_SALT_BYTES` long.
     """

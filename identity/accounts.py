@@ -30,6 +30,9 @@ from crypto.sealing import open_sealed, seal_to
 from crypto.userkeys import wrap_private_key
 from identity.roles import ROLES
 
+#: The salt role of a staff key's derivation: the row's own ``key_salt``.
+KEY_SALT = "key_salt"
+
 
 @dataclass(frozen=True)
 class StaffMember:
@@ -39,6 +42,8 @@ class StaffMember:
 
 
 def password_hasher(cost: KdfCost) -> PasswordHasher:
+    """Argon2id PHC hashes at ``cost``. A hash carries its own parameters, so
+    one made at an older cost still verifies (and ``check_needs_rehash`` says so)."""
     return PasswordHasher(
         time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
     )
@@ -107,6 +112,7 @@ def create_staff(
             password_hash=password_hasher(cost).hash(normalise_password(password)),
             key_salt=salt,
             wrapped_private_key=wrap_private_key(private, password, salt, cost),
+            key_kdf=cost.to_text(KEY_SALT),
             public_key=bytes(private.public_key),
             recovery_sealed_key=None if recovery is None else seal_to(recovery, bytes(private)),
         )

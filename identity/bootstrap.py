@@ -10,6 +10,7 @@ from nacl.public import PrivateKey
 
 from config.settings import Settings
 from identity import accounts
+from identity.deployment import check_deployment_secrets
 
 DEMO_STAFF = (
     # username, role, desks
@@ -38,7 +39,12 @@ def bootstrap(engine: sa.Engine, settings: Settings, *, demo: bool = False) -> B
     Every new desk's private key is sealed to a new organisation recovery key
     (returned once, for the operator to keep offline) and, with ``demo``, to
     demo staff accounts whose passwords are returned once.
+
+    First records the fingerprints of the tenant salt and signing key (or,
+    on a database that has them, refuses other ones: see
+    :mod:`identity.deployment`).
     """
+    check_deployment_secrets(engine, settings)
     result = Bootstrap()
     with engine.begin() as conn:
         existing = accounts.desk_ids(conn)

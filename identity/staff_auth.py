@@ -26,7 +26,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import pyotp
 import sqlalchemy as sa
@@ -46,6 +46,7 @@ from crypto.kdf import KdfCost
 from crypto.sealing import open_sealed, seal_to
 from crypto.userkeys import unwrap_private_key, wrap_private_key
 from identity.accounts import (
+    KEY_SALT,
     member_desks,
     normalise_password,
     password_hasher,
@@ -216,11 +217,12 @@ class StaffAuth:
         if not self._verify(row.password_hash, password):
             self._fail(username)
         try:
-            private = unwrap_private_key(row.wrapped_private_key, password, row.key_salt, self.cost)
-        except CryptoError:
-            # The hash matched but the key does not open: a damaged row or a
-            # changed cost. Refuse like any other failure rather than say why.
+            private = self._unwrap(row, password)
+        except (CryptoError, ValueError):
+            # The hash matched but the key does not open: a damaged row (the
+            # key and its stored cost disagree). Refuse like any other failure.
             self._fail(username)
+        self._rewrap_if_cost_changed(row, private, password)
         self.ensure_recovery_copy(row.id, private)
         return SignedIn(row.id, row.username, row.role, private, row.totp_sealed is not None)
 
@@ -465,10 +467,8 @@ class StaffAuth:
             self._fail(row.username)
         check_new_password(new_password)
         try:
-            private = unwrap_private_key(
-                row.wrapped_private_key, old_password, row.key_salt, self.cost
-            )
-        except CryptoError:
+            private = self._unwrap(row, old_password)
+        except (CryptoError, ValueError):
             self._fail(row.username)
         with self.engine.begin() as conn:
             self._set_password(conn, staff_id, private, new_password)
@@ -530,17 +530,53 @@ class StaffAuth:
         self._clear(username)
         return str(row.id)
 
+    @staticmethod
+    def _unwrap(row: sa.Row[Any], password: str) -> PrivateKey:
+        """The member's private key, derived with the cost stored beside it.
+
+        :raises CryptoError: wrong password or a damaged row.
+        :raises ValueError: a stored cost this code cannot read.
+        """
+        cost = KdfCost.from_text(row.key_kdf, KEY_SALT)
+        return unwrap_private_key(row.wrapped_private_key, password, row.key_salt, cost)
+
+    def _rewrap_if_cost_changed(self, row: sa.Row[Any], private: PrivateKey, password: str) -> None:
+        """After a successful sign-in, move the key and the hash to the configured cost.
+
+        argon2's ``check_needs_rehash`` pattern: only a sign-in knows the
+        password, so this is when an old cost can be replaced. The update is
+        a compare-and-set on the old wrapped key, so two instances signing
+        the same member in at once re-wrap once and neither overwrites a
+        password changed meanwhile.
+        """
+        if row.key_kdf == self.cost.to_text(KEY_SALT) and not self.hasher.check_needs_rehash(
+            row.password_hash
+        ):
+            return
+        with self.engine.begin() as conn:
+            self._set_password(
+                conn, row.id, private, password, only_if_wrapped=row.wrapped_private_key
+            )
+
     def _set_password(
-        self, conn: sa.Connection, staff_id: str, private: PrivateKey, password: str
+        self,
+        conn: sa.Connection,
+        staff_id: str,
+        private: PrivateKey,
+        password: str,
+        *,
+        only_if_wrapped: bytes | None = None,
     ) -> None:
         salt = secrets.token_bytes(16)
+        query = sa.update(staff_table).where(staff_table.c.id == staff_id)
+        if only_if_wrapped is not None:
+            query = query.where(staff_table.c.wrapped_private_key == only_if_wrapped)
         conn.execute(
-            sa.update(staff_table)
-            .where(staff_table.c.id == staff_id)
-            .values(
+            query.values(
                 password_hash=self.hasher.hash(normalise_password(password)),
                 key_salt=salt,
                 wrapped_private_key=wrap_private_key(private, password, salt, self.cost),
+                key_kdf=self.cost.to_text(KEY_SALT),
             )
         )
 

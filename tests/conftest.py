@@ -18,7 +18,9 @@ from crypto.kdf import KdfCost
 
 #: Argon2id at the smallest cost the library allows: the tests exercise the
 #: same code path as production without paying for it (see test_kdf for the
-#: check that the production defaults stay strong).
+#: check that the production defaults stay strong). Settings refuse a cost
+#: below crypto.kdf.MINIMUM_COST unless ``insecure_test_kdf`` is set, which
+#: the functional fixtures (tests/functional/conftest.py) do.
 CHEAP_KDF = KdfCost(time_cost=1, memory_kib=8, parallelism=1)
 
 

@@ -60,6 +60,7 @@ def _server_env(data_dir: Path) -> dict[str, str]:
             "VISSELPIPA_KDF_TIME_COST": "1",
             "VISSELPIPA_KDF_MEMORY_KIB": "8",
             "VISSELPIPA_KDF_PARALLELISM": "1",
+            "VISSELPIPA_INSECURE_TEST_KDF": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -35,7 +35,7 @@ from caseflow.store.records import (
 )
 from config.settings import Settings
 from crypto import CryptoError, InvalidReceipt
-from crypto.kdf import derive_reporter_keys
+from crypto.kdf import KdfCost, ReporterKeys, derive_reporter_keys
 from crypto.receipt import Receipt
 from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
 from identity.reporter_sessions import CaseAccess
@@ -46,6 +46,35 @@ CONTACT_ITEM = "contact"
 #: A receipt that cannot be anybody's: derived when the typed one is malformed,
 #: so a malformed code costs the same time as a wrong one (no timing oracle).
 _DECOY_RECEIPT = Receipt.generate()
+
+
+#: The salt role of a receipt's derivation (crypto.kdf.KdfCost.to_text).
+RECEIPT_SALT = "tenant_salt"
+
+
+def receipt_costs(conn: sa.Connection, configured: KdfCost) -> tuple[KdfCost, ...]:
+    """Every Argon2id cost a receipt check must derive with, in a fixed order.
+
+    The distinct costs stored in ``reporter_index`` (found by stepping
+    through the index on ``kdf``: one indexed lookup per cost, not a scan)
+    and the configured one, which new receipts use. A deployment has one
+    or, after a change of cost, two.
+
+    :raises ValueError: if a stored cost is not one this code can read
+        (failing closed: guessing a cost would lock the reporter out silently).
+    """
+    column = reporter_index_table.c.kdf
+    texts: list[str] = []
+    while True:
+        query = sa.select(sa.func.min(column))
+        if texts:
+            query = query.where(column > texts[-1])
+        text = conn.execute(query).scalar()
+        if text is None:
+            break
+        texts.append(text)
+    costs = {KdfCost.from_text(text, RECEIPT_SALT) for text in texts} | {configured}
+    return tuple(sorted(costs, key=lambda cost: cost.to_text(RECEIPT_SALT)))
 
 
 #: Events whose sealed body the reporter never sees, even though their key opens it.
@@ -208,6 +237,7 @@ class Intake:
                     lookup_tag=reporter.lookup_tag,
                     case_id=case_id,
                     public_key=bytes(reporter.public_key),
+                    kdf=self.settings.kdf.to_text(RECEIPT_SALT),
                 )
             )
             _record_files(conn, case_id, files)
@@ -257,31 +287,52 @@ class Intake:
 
     # -- following up -------------------------------------------------------
 
+    def receipt_costs(self) -> tuple[KdfCost, ...]:
+        """The costs every receipt check derives with (see :func:`receipt_costs`)."""
+        with self.engine.connect() as conn:
+            return receipt_costs(conn, self.settings.kdf)
+
     def open_case(self, typed_receipt: str) -> CaseAccess | None:
         """The case behind a typed receipt, or None.
 
         Malformed, unknown and wrong receipts take the same path: one Argon2id
-        derivation and one index lookup, so neither the answer nor its timing
-        tells them apart.
+        derivation per cost in use (:meth:`receipt_costs`) and one index
+        lookup for all the tags at once, so neither the answer nor its timing
+        tells them apart, nor which cost a receipt was made with.
         """
         try:
             receipt: Receipt | None = Receipt.parse(typed_receipt)
         except InvalidReceipt:
             receipt = None
-        reporter = derive_reporter_keys(
-            receipt or _DECOY_RECEIPT, self.settings.tenant_salt, self.settings.kdf
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(reporter_index_table.c.case_id, grants_table.c.sealed_key)
+            costs = receipt_costs(conn, self.settings.kdf)
+        candidates: dict[bytes, tuple[str, ReporterKeys]] = {}
+        for cost in costs:
+            keys = derive_reporter_keys(receipt or _DECOY_RECEIPT, self.settings.tenant_salt, cost)
+            candidates[keys.lookup_tag] = (cost.to_text(RECEIPT_SALT), keys)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    reporter_index_table.c.lookup_tag,
+                    reporter_index_table.c.kdf,
+                    reporter_index_table.c.case_id,
+                    grants_table.c.sealed_key,
+                )
                 .join(grants_table, grants_table.c.case_id == reporter_index_table.c.case_id)
-                .where(reporter_index_table.c.lookup_tag == reporter.lookup_tag)
+                .where(reporter_index_table.c.lookup_tag.in_(list(candidates)))
                 .where(grants_table.c.recipient == REPORTER)
-            ).first()
-        if row is None or receipt is None:
+            ).all()
+        found = None
+        for row in rows:
+            kdf, keys = candidates[bytes(row.lookup_tag)]
+            # A tag is only this receipt's if it was derived with the row's own cost.
+            if row.kdf == kdf:
+                found = (row, keys)
+        if found is None or receipt is None:
             return None
+        row, keys = found
         try:
-            key = open_grant(row.sealed_key, row.case_id, reporter.private_key)
+            key = open_grant(row.sealed_key, row.case_id, keys.private_key)
         except CryptoError:
             return None
         return CaseAccess(row.case_id, key)

@@ -9,6 +9,7 @@ Alembic, in code, without an ``alembic.ini``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -122,9 +123,17 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision``, in one transaction."""
+def migrate(
+    engine: Engine, revision: str = "head", *, attributes: Mapping[str, object] | None = None
+) -> None:
+    """Upgrade the database behind ``engine`` to ``revision``, in one transaction.
+
+    ``attributes`` reach the revisions as ``context.config.attributes``:
+    ``visselpipa init`` passes ``kdf_cost``, the cost the deployment runs
+    with, which revision 0007 records on the rows made before it.
+    """
     config = alembic_config(engine)
+    config.attributes.update(attributes or {})
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)

@@ -19,6 +19,13 @@ them), or is key material and indexes that the log does not need to replay:
   encrypted under a key that exists only in their cookie.
 - ``staff_recovery_codes``: single-use second-factor recovery codes (hashes).
 - ``login_throttle``: failed sign-in counters per (keyed hash of a) username.
+- ``deployment_fingerprints``: hashes of the tenant salt and the signing
+  key's public key, so a start with other secrets is refused.
+
+Every stored Argon2id derivation (a receipt's index row, a staff key) carries
+its cost as text, ``argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt role>``
+(:meth:`crypto.kdf.KdfCost.to_text`): a new cost applies to new derivations,
+and the old ones are derived again with their own.
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ staff_table = Table(
     Column("password_hash", String(255), nullable=False),
     Column("key_salt", LargeBinary(16), nullable=False),
     Column("wrapped_private_key", LargeBinary, nullable=False),
+    # The Argon2id cost that wrapped it (salt role "key_salt"); the password
+    # hash carries its own in its PHC string.
+    Column("key_kdf", String(64), nullable=False),
     Column("public_key", LargeBinary(32), nullable=False),
     # The private key sealed to the organisation recovery key, so a forgotten
     # password does not lose the desks this member holds (NULL for accounts
@@ -97,6 +107,10 @@ reporter_index_table = Table(
     Column("lookup_tag", LargeBinary(32), primary_key=True),
     Column("case_id", String(64), nullable=False, unique=True),
     Column("public_key", LargeBinary(32), nullable=False),
+    # The Argon2id cost the tag was derived with (salt role "tenant_salt").
+    # Indexed: a receipt check derives once per distinct cost, found by
+    # walking this index (one or two steps), not by reading the table.
+    Column("kdf", String(64), nullable=False, index=True),
 )
 
 reporter_sessions_table = Table(
@@ -166,4 +180,14 @@ login_throttle_table = Table(
     Column("lockouts", Integer, nullable=False),
     Column("locked_until", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False, index=True),
+)
+
+deployment_fingerprints_table = Table(
+    "deployment_fingerprints",
+    metadata,
+    # "tenant_salt" or "signing_key"
+    Column("name", String(32), primary_key=True),
+    # BLAKE2b-256 with a personalisation per name (identity/deployment.py):
+    # it identifies the secret without revealing it.
+    Column("fingerprint", LargeBinary(32), nullable=False),
 )

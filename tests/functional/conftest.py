@@ -69,6 +69,7 @@ def cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
         "VISSELPIPA_KDF_TIME_COST": "1",
         "VISSELPIPA_KDF_MEMORY_KIB": "8",
         "VISSELPIPA_KDF_PARALLELISM": "1",
+        "VISSELPIPA_INSECURE_TEST_KDF": "1",
     }
 
 
@@ -83,6 +84,8 @@ def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
         "kdf_time_cost": 1,
         "kdf_memory_kib": 8,
         "kdf_parallelism": 1,
+        # Below the production floor, which only this flag allows.
+        "insecure_test_kdf": True,
         "max_file_bytes": 256 * 1024,
         "max_files": 3,
         "max_request_bytes": 2 * 1024 * 1024,

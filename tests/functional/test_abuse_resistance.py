@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from pathlib import Path
 
@@ -22,10 +23,16 @@ WRONG = "0000-0000-0000-0000-0000"
 @pytest.fixture
 def make_app(tmp_path: Path):
     engines = []
+    # Instances of one deployment share its secrets (a start with others is refused).
+    deployment_secrets = {
+        "secret_key": secrets.token_urlsafe(40),
+        "tenant_salt": secrets.token_hex(16),
+        "signing_seed": secrets.token_hex(32),
+    }
 
     def build(database_url: str | None = None, **limits):
         url = database_url or f"sqlite:///{tmp_path / 'db.sqlite3'}"
-        settings = make_settings(url, tmp_path / "data", **limits)
+        settings = make_settings(url, tmp_path / "data", **deployment_secrets, **limits)
         engine = create_engine(url)
         migrate(engine)
         bootstrap(engine, settings)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 
+from app import create_app
 from crypto.receipt import Receipt
+from tests.functional.conftest import Deployment, make_settings
 from tests.functional.pages import hidden_fields, receipt_from, submit_report
 
 PAIRS = 25
@@ -58,7 +60,36 @@ def test_valid_and_unknown_receipts_are_indistinguishable_in_time(deployment, cl
     the first round runs when it finds nothing, so a healthy run costs one.
     """
     status, page = submit_report(client)
-    valid = receipt_from(page)
+    _assert_indistinguishable(deployment, receipt_from(page))
+
+
+def test_with_two_costs_in_use_a_receipt_of_the_old_cost_takes_as_long_as_an_unknown_one(
+    deployment, client
+):
+    """After a change of cost, every check derives with both costs: a receipt
+    found with the first one must not answer sooner than one found by none."""
+    status, page = submit_report(client)
+    old_receipt = receipt_from(page)
+    settings = deployment.settings
+    new = make_settings(
+        settings.database_url,
+        settings.data_dir,
+        secret_key=settings.secret_key,
+        tenant_salt=settings.tenant_salt.hex(),
+        signing_seed=settings.signing_seed.hex(),
+        kdf_time_cost=2,
+        kdf_memory_kib=64,
+    )
+    app = create_app(new, {"TESTING": True})
+    try:
+        second = Deployment(app, new, deployment.engine, deployment.desk_keys)
+        assert len(app.extensions["visselpipa.intake"].receipt_costs()) == 2
+        _assert_indistinguishable(second, old_receipt)
+    finally:
+        app.extensions["visselpipa.engine"].dispose()
+
+
+def _assert_indistinguishable(deployment, valid: str) -> None:
     unknown = str(Receipt.generate())  # well-formed, belongs to no case
     verdicts = []
     for _ in range(ROUNDS):

@@ -10,13 +10,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import tomllib
+import unicodedata
+from pathlib import Path
 
 import nacl.bindings as sodium
 import sqlalchemy as sa
 from argon2.low_level import Type, hash_secret_raw
+from click.testing import CliRunner
 from nacl.public import PrivateKey, SealedBox
-from nacl.signing import VerifyKey
+from nacl.signing import SigningKey, VerifyKey
 
+from app import create_app
+from app.cli import main
+from config.settings import load_settings
+from tests.functional.conftest import Deployment, cli_env
 from tests.functional.pages import open_status, receipt_from, submit_report
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -257,3 +266,150 @@ def test_an_independent_verifier_checks_the_tree_head_and_the_inclusion_proof(de
             {"c": proof["case"]},
         ).one()
     assert (proof["leaf_index"], proof["event_hash"]) == (seq - 1, bytes(event_hash).hex())
+
+
+# --- stored costs, the tenant salt's encoding, staff keys, fingerprints ----------------
+
+SECURITY_MD = Path(__file__).resolve().parents[2] / "SECURITY.md"
+
+
+def _documented_cost_pattern(document: str) -> re.Pattern[str]:
+    """The stored-cost grammar as SECURITY.md writes it, turned into a regex."""
+    line = re.search(r"^argon2id\$v=<[^\n]*\$<salt role>$", document, re.M)
+    assert line, "SECURITY.md no longer gives the stored-cost grammar"
+    pattern = re.escape(line.group(0))
+    for placeholder, group in (
+        ("<version, decimal>", "(?P<v>[0-9]+)"),
+        ("<memory KiB>", "(?P<m>[0-9]+)"),
+        ("<passes>", "(?P<t>[0-9]+)"),
+        ("<lanes>", "(?P<p>[0-9]+)"),
+        ("<salt role>", "(?P<salt>[a-z_]+)"),
+    ):
+        pattern = pattern.replace(re.escape(placeholder), group)
+    return re.compile(pattern)
+
+
+def _documented_person(document: str, name: str) -> bytes:
+    match = re.search(rf"^{name}\s+BLAKE2b-256\([^\n]*person = \"([^\"]+)\"\)$", document, re.M)
+    assert match, f"SECURITY.md no longer gives the fingerprint of {name}"
+    return match.group(1).encode()
+
+
+def _derive(pattern: re.Pattern[str], stored: str, salt_role: str, secret: bytes, salt: bytes):
+    cost = pattern.fullmatch(stored)
+    assert cost and cost["salt"] == salt_role, stored
+    return hash_secret_raw(
+        secret,
+        salt,
+        int(cost["t"]),
+        int(cost["m"]),
+        int(cost["p"]),
+        32,
+        Type.ID,
+        version=int(cost["v"]),
+    )
+
+
+def test_a_decoder_reads_the_costs_the_salt_and_the_staff_key_as_security_md_says(
+    database_url, tmp_path
+):
+    document = SECURITY_MD.read_text(encoding="utf-8")
+    userkey_ad = re.search(r'AD = 0x01 \|\| "(visselpipa\.userkey\.v[0-9]+)"', document)
+    assert userkey_ad, "SECURITY.md no longer gives the staff key's associated data"
+    pattern = _documented_cost_pattern(document)
+
+    # A deployment set up the documented way: init, add-user, add-desk-member.
+    data = tmp_path / "data"
+    env = cli_env(database_url, data)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    password = "Åsa går på ön i november"  # NFC matters: å and ö
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(unicodedata.normalize("NFD", password) + "\n", encoding="utf-8")
+    for command in (
+        ["add-user", "berit", "--role", "investigator", "--password-file", str(password_file)],
+        [
+            "add-desk-member",
+            "anticorruption",
+            "berit",
+            "--recovery-key",
+            str(data / "recovery-key.txt"),
+        ],
+    ):
+        result = runner.invoke(main, command, env=env)
+        assert result.exit_code == 0, result.output
+    app = create_app(load_settings(environ=env), {"TESTING": True})
+    try:
+        deployment = Deployment(
+            app, app.config["VISSELPIPA"], app.extensions["visselpipa.engine"], {}
+        )
+        status, page = submit_report(deployment.client(), what="Read with what the page names.")
+        receipt = receipt_from(page)
+        engine = app.extensions["visselpipa.engine"]
+        with engine.connect() as conn:
+            index = conn.execute(
+                sa.text("SELECT lookup_tag, case_id, kdf FROM reporter_index")
+            ).all()
+            staff = conn.execute(
+                sa.text(
+                    "SELECT id, key_salt, key_kdf, wrapped_private_key FROM staff "
+                    "WHERE username = 'berit'"
+                )
+            ).one()
+            sealed_desk_key = conn.execute(
+                sa.text("SELECT sealed_desk_key FROM desk_members WHERE staff_id = :s"),
+                {"s": staff.id},
+            ).scalar_one()
+            grants = dict(conn.execute(sa.text("SELECT recipient, sealed_key FROM grants")).all())
+            fingerprints = dict(
+                conn.execute(sa.text("SELECT name, fingerprint FROM deployment_fingerprints")).all()
+            )
+    finally:
+        app.extensions["visselpipa.engine"].dispose()
+
+    # The tenant salt: 32 hex digits in secrets.toml, 16 bytes in the derivation.
+    with (data / "secrets.toml").open("rb") as f:
+        secrets_file = tomllib.load(f)
+    assert re.fullmatch(r"[0-9a-f]{32}", secrets_file["tenant_salt"])
+    tenant_salt = bytes.fromhex(secrets_file["tenant_salt"])
+
+    # The reporter: one derivation per stored cost, the tag on a row of that cost.
+    case_key = None
+    for stored in sorted({row.kdf for row in index}):
+        seed = _derive(pattern, stored, "tenant_salt", _receipt_secret(receipt), tenant_salt)
+        tag = hashlib.blake2b(seed, digest_size=32, person=b"vp.lookup.v1").digest()
+        rows = [r for r in index if bytes(r.lookup_tag) == tag and r.kdf == stored]
+        if rows:
+            reporter_sk = PrivateKey(
+                hashlib.blake2b(seed, digest_size=32, person=b"vp.reporter.v1").digest()
+            )
+            case_key = _open_grant(grants["reporter"], rows[0].case_id, reporter_sk)
+            case_id = rows[0].case_id
+    assert case_key is not None, "the receipt opened nothing"
+
+    # The staff member: their own salt and stored cost, NFC password, the documented AD.
+    wrapping_key = _derive(
+        pattern,
+        staff.key_kdf,
+        "key_salt",
+        unicodedata.normalize("NFC", password).encode("utf-8"),
+        bytes(staff.key_salt),
+    )
+    blob = bytes(staff.wrapped_private_key)
+    assert blob[0] == 1
+    member_sk = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        blob[25:], b"\x01" + userkey_ad.group(1).encode(), blob[1:25], wrapping_key
+    )
+    desk_sk = SealedBox(PrivateKey(member_sk)).decrypt(bytes(sealed_desk_key))
+    assert _open_grant(grants["desk:anticorruption"], case_id, PrivateKey(desk_sk)) == case_key
+
+    # The fingerprints, from the documented personalisations.
+    signing_public = bytes(SigningKey(bytes.fromhex(secrets_file["signing_seed"])).verify_key)
+    assert {name: bytes(value) for name, value in fingerprints.items()} == {
+        "tenant_salt": hashlib.blake2b(
+            tenant_salt, digest_size=32, person=_documented_person(document, "tenant_salt")
+        ).digest(),
+        "signing_key": hashlib.blake2b(
+            signing_public, digest_size=32, person=_documented_person(document, "signing_key")
+        ).digest(),
+    }

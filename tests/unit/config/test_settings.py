@@ -113,3 +113,50 @@ def test_a_broken_rule_file_stops_the_start_with_file_and_key(tmp_path: Path):
         load_settings(
             {**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path), "VISSELPIPA_RULES_DIR": str(rules)}
         )
+
+
+# --- the Argon2id floor -----------------------------------------------------------
+
+
+def test_the_production_cost_is_at_or_above_the_floor(tmp_path):
+    from crypto.kdf import MINIMUM_COST, PRODUCTION_COST
+
+    settings = load_settings({**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path)})
+    assert settings.kdf == PRODUCTION_COST
+    assert not settings.insecure_test_kdf
+    assert (MINIMUM_COST.time_cost, MINIMUM_COST.memory_kib) == (2, 19456)  # OWASP's first pair
+    assert settings.kdf.time_cost >= MINIMUM_COST.time_cost
+    assert settings.kdf.memory_kib >= MINIMUM_COST.memory_kib
+    assert settings.kdf.meets_floor()
+
+
+@pytest.mark.parametrize(
+    ("cost", "named"),
+    [
+        ({"VISSELPIPA_KDF_TIME_COST": "1"}, "kdf_time_cost"),
+        ({"VISSELPIPA_KDF_MEMORY_KIB": "19455"}, "kdf_memory_kib"),
+        ({"VISSELPIPA_KDF_TIME_COST": "1", "VISSELPIPA_KDF_MEMORY_KIB": "8"}, "kdf_time_cost"),
+    ],
+)
+def test_a_cost_below_the_floor_refuses_to_start_without_the_test_flag(tmp_path, cost, named):
+    env = {**GOOD, **cost, "VISSELPIPA_DATA_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    message = str(refused.value)
+    assert named in message
+    assert "t=2" in message and "19456" in message
+    assert "VISSELPIPA_INSECURE_TEST_KDF" in message
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env, {"insecure_test_kdf": "0"})
+    allowed = load_settings({**env, "VISSELPIPA_INSECURE_TEST_KDF": "1"})
+    assert allowed.insecure_test_kdf and not allowed.kdf.meets_floor()
+
+
+def test_the_floor_itself_starts(tmp_path):
+    env = {
+        **GOOD,
+        "VISSELPIPA_DATA_DIR": str(tmp_path),
+        "VISSELPIPA_KDF_TIME_COST": "2",
+        "VISSELPIPA_KDF_MEMORY_KIB": "19456",
+    }
+    assert load_settings(env).kdf.meets_floor()

@@ -7,8 +7,11 @@ import unicodedata
 import nacl.bindings
 import pytest
 from argon2.low_level import Type, hash_secret_raw
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crypto.kdf import (
+    MINIMUM_COST,
     PRODUCTION_COST,
     TENANT_SALT_BYTES,
     KdfCost,
@@ -47,6 +50,21 @@ class TestCost:
 
     def test_the_smallest_cost_argon2_accepts_is_allowed(self, cheap_kdf: KdfCost) -> None:
         assert cheap_kdf == KdfCost(time_cost=1, memory_kib=8, parallelism=1)
+
+    def test_the_floor_is_owasps_first_pair_and_production_is_above_it(self) -> None:
+        assert (MINIMUM_COST.time_cost, MINIMUM_COST.memory_kib) == (2, 19456)
+        assert MINIMUM_COST.meets_floor() and PRODUCTION_COST.meets_floor()
+        assert not KdfCost(time_cost=1, memory_kib=65536).meets_floor()
+        assert not KdfCost(time_cost=3, memory_kib=19455).meets_floor()
+
+    def test_the_version_is_argon2_1_3_and_reaches_the_derivation(self) -> None:
+        assert PRODUCTION_COST.version == 0x13
+        receipt = Receipt.generate()
+        v13 = derive_reporter_keys(receipt, SALT, KdfCost(time_cost=1, memory_kib=8))
+        v10 = derive_reporter_keys(receipt, SALT, KdfCost(time_cost=1, memory_kib=8, version=0x10))
+        assert v13.lookup_tag != v10.lookup_tag
+        with pytest.raises(ValueError, match="version"):
+            KdfCost(version=0x12)
 
     def test_seconds_per_derivation_measures_something(self, cheap_kdf: KdfCost) -> None:
         assert 0 < seconds_per_derivation(cheap_kdf) < 5
@@ -145,3 +163,48 @@ def test_argon2_cffi_agrees_with_libsodium(time_cost: int, memory_kib: int) -> N
         nacl.bindings.crypto_pwhash_ALG_ARGON2ID13,
     )
     assert ours == theirs
+
+
+class TestStoredCost:
+    """The cost as stored beside each derivation (reporter_index.kdf, staff.key_kdf)."""
+
+    def test_the_production_cost_reads_as_documented(self) -> None:
+        assert PRODUCTION_COST.to_text("tenant_salt") == "argon2id$v=19$m=65536,t=3,p=1$tenant_salt"
+        assert PRODUCTION_COST.to_text("key_salt") == "argon2id$v=19$m=65536,t=3,p=1$key_salt"
+
+    @given(
+        time_cost=st.integers(1, 10**6),
+        lanes=st.integers(1, 255),
+        extra=st.integers(0, 10**7),
+        version=st.sampled_from([0x10, 0x13]),
+        salt=st.sampled_from(["tenant_salt", "key_salt"]),
+    )
+    def test_every_cost_reads_back_as_itself(
+        self, time_cost: int, lanes: int, extra: int, version: int, salt: str
+    ) -> None:
+        cost = KdfCost(time_cost, 8 * lanes + extra, lanes, version)
+        text = cost.to_text(salt)
+        assert len(text) <= 64  # the columns are String(64)
+        assert KdfCost.from_text(text, salt) == cost
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "argon2id$v=19$m=65536,t=3,p=1$key_salt",  # another salt's derivation
+            "argon2i$v=19$m=65536,t=3,p=1$tenant_salt",
+            "argon2id$v=18$m=65536,t=3,p=1$tenant_salt",
+            "argon2id$v=19$m=4,t=3,p=1$tenant_salt",
+            "argon2id$v=19$m=65536,t=0,p=1$tenant_salt",
+            "argon2id$v=19$t=3,m=65536,p=1$tenant_salt",
+            "argon2id$v=19$m=65536,t=3,p=1$tenant_salt ",
+            "argon2id$v=19$m=65536,t=3,p=1",
+        ],
+    )
+    def test_anything_else_is_refused_not_guessed(self, text: str) -> None:
+        with pytest.raises(ValueError):
+            KdfCost.from_text(text, "tenant_salt")
+
+    def test_an_unknown_salt_role_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="salt"):
+            PRODUCTION_COST.to_text("receipt")

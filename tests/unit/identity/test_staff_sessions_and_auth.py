@@ -145,3 +145,55 @@ def test_totp_step_is_used_once_and_the_secret_is_sealed(engine, cheap_kdf):
 
     with pytest.raises(CryptoError):
         open_sealed(PrivateKey.generate(), row.totp_sealed)
+
+
+# --- the stored cost of a staff key --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "argon2id$v=19$m=16,t=1,p=1$key_salt",  # another cost: the key does not open
+        "argon2id$v=19$m=8,t=1,p=1$tenant_salt",  # the receipts' salt role
+        "",  # what migration 0007's column default leaves
+        "pbkdf2-sha256$600000",
+    ],
+)
+def test_an_edited_stored_cost_refuses_the_sign_in_and_never_guesses(engine, cheap_kdf, stored):
+    member, _ = _member(engine, cheap_kdf)
+    with engine.begin() as conn:
+        conn.execute(sa.update(staff_table).values(key_kdf=stored))
+    auth = StaffAuth(engine, cheap_kdf, bytes(32))
+    with pytest.raises(LoginRefused):
+        auth.authenticate("anna", "ett långt lösenord")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(staff_table.c.key_kdf)).scalar_one() == stored
+
+
+def test_a_sign_in_at_a_new_cost_rewraps_once_and_the_old_cost_fades(engine, cheap_kdf):
+    from crypto.kdf import KdfCost
+
+    member, private = _member(engine, cheap_kdf)
+    new_cost = KdfCost(time_cost=2, memory_kib=16)
+    with engine.connect() as conn:
+        before = conn.execute(sa.select(staff_table)).one()
+    signed_in = StaffAuth(engine, new_cost, bytes(32)).authenticate("anna", "ett långt lösenord")
+    assert bytes(signed_in.private_key) == bytes(private)
+    with engine.connect() as conn:
+        after = conn.execute(sa.select(staff_table)).one()
+    assert after.key_kdf == new_cost.to_text("key_salt")
+    assert after.key_salt != before.key_salt  # a fresh salt with the new wrap
+    assert "m=16,t=2,p=1" in after.password_hash  # the PHC hash moved too
+    # Signing in again at the same cost changes nothing; the old cost's
+    # service still opens the key (it reads the stored cost, not its own).
+    StaffAuth(engine, new_cost, bytes(32)).authenticate("anna", "ett långt lösenord")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(staff_table)).one().wrapped_private_key == (
+            after.wrapped_private_key
+        )
+    with pytest.raises(LoginRefused):
+        StaffAuth(engine, new_cost, bytes(32)).authenticate("anna", "fel lösenord!!")
+    old_service = StaffAuth(engine, cheap_kdf, bytes(32))
+    assert bytes(old_service.authenticate("anna", "ett långt lösenord").private_key) == bytes(
+        private
+    )

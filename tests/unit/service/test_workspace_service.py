@@ -50,6 +50,7 @@ def world(engine, tmp_path):
             "kdf_time_cost": 1,
             "kdf_memory_kib": 8,
             "kdf_parallelism": 1,
+            "insecure_test_kdf": True,
         },
     )
     desks = bootstrap(engine, settings).created_desks
