@@ -574,7 +574,7 @@ def tick(now_text: str | None) -> None:
     from caseflow.clock import reporter_day, system_clock
     from caseflow.service.tick import Tick
     from caseflow.service.uploads import sweep_orphan_blobs
-    from caseflow.store import checkpoint_if_due, create_engine
+    from caseflow.store import checkpoint_if_due
     from caseflow.store.operations import TICK, record_failure, record_success
     from crypto.signing import Signer
     from identity.reporter_sessions import ReporterSessions
@@ -695,7 +695,6 @@ def report(
     it. A period can be reported once it is over.
     """
     from caseflow.clock import STOCKHOLM, system_clock
-    from caseflow.store import create_engine
     from reporting.reports import (
         FIRST_YEAR,
         LAST_YEAR,
