@@ -248,6 +248,8 @@ GUARDED_ENDPOINTS = {
 def _note_visit() -> None:
     from flask import current_app
 
+    if request.endpoint in SESSIONLESS_ENDPOINTS:
+        return  # files and probes: no session begins with them
     current_app.extensions["visselpipa.abuse"].note_visit()
 
 

@@ -22,6 +22,7 @@ from identity.staff_sessions import StaffSessions
 def init_app(app: Flask, settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = create_engine(settings.database_url)
+    answered = True
     try:
         require_current_schema(engine)
         # Failing closed: with another tenant salt every receipt would fail,
@@ -31,8 +32,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         # Failing open: a database that is down now may be up for the first
         # request, and each request then answers for itself. What must never
         # start is code on a schema it does not match, which a reachable
-        # database at an older (or newer) migration is: that raises. (The
-        # secrets are checked by the next start, or by `visselpipa check`.)
+        # database at an older (or newer) migration is: that raises. Nor are
+        # the secrets' fingerprints checked, and the receipt floor counts only
+        # the configured cost: the next start checks both.
+        answered = False
         logging.getLogger("visselpipa").warning(
             "the database did not answer at start: its migrations were not checked"
         )
@@ -44,9 +47,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["visselpipa.cases"] = cases
     intake = Intake(engine, settings, cases)
     app.extensions["visselpipa.intake"] = intake
-    app.extensions["visselpipa.receipt_floor"] = receipt_floor_seconds(
-        settings, intake.receipt_costs()
-    )
+    costs = intake.receipt_costs() if answered else (settings.kdf,)
+    app.extensions["visselpipa.receipt_floor"] = receipt_floor_seconds(settings, costs)
     app.extensions["visselpipa.reporter_sessions"] = ReporterSessions(
         engine, settings.reporter_session_minutes
     )

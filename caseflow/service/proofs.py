@@ -66,6 +66,7 @@ from caseflow.store import (
     newest_head,
     verify_inclusion,
 )
+from caseflow.store.heads import no_duplicate_keys
 from crypto import CryptoError
 from crypto.signing import Signer, key_id, verify_signature
 
@@ -296,7 +297,7 @@ def verify_proof(document: bytes, public_key: bytes) -> VerifiedProof:
     if len(document) > MAX_DOCUMENT_BYTES:
         raise ProofInvalid(f"the file is larger than a proof can be ({MAX_DOCUMENT_BYTES} bytes)")
     try:
-        parsed = json.loads(document.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        parsed = json.loads(document.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
     except (UnicodeDecodeError, ValueError) as e:
         # A repeated key is refused: a reader that kept the first value and
         # one that kept the last would see two different proofs.
@@ -452,15 +453,6 @@ def _report_received(store: EventStore, case_id: str) -> tuple[RecordedEvent, da
                 raise LookupError(f"case {case_id}: ReportReceived has no day of receipt")
             return event, date.fromisoformat(day)
     return None
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise ValueError(f"the key {name!r} appears twice")
-        result[name] = value
-    return result
 
 
 def _field(parsed: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:

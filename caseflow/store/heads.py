@@ -45,6 +45,7 @@ __all__ = [
     "TreeHead",
     "canonical_json_bytes",
     "head_from_fields",
+    "no_duplicate_keys",
     "parse_head",
     "sign_head",
 ]
@@ -181,7 +182,7 @@ def parse_head(document: bytes) -> TreeHead:
     if len(document) > MAX_HEAD_BYTES:
         raise HeadInvalid(f"the file is larger than a tree head can be ({MAX_HEAD_BYTES} bytes)")
     try:
-        parsed = json.loads(document.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        parsed = json.loads(document.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
     except (UnicodeDecodeError, ValueError) as e:
         raise HeadInvalid(f"the file is not valid JSON ({e})") from None
     if not isinstance(parsed, dict):
@@ -189,7 +190,8 @@ def parse_head(document: bytes) -> TreeHead:
     return head_from_fields(parsed)
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A ``json.loads`` object hook that refuses a key given twice."""
     # A repeated key is refused: readers keeping the first or the last value
     # would see two different heads.
     result: dict[str, Any] = {}

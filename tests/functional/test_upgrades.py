@@ -9,6 +9,7 @@ report is still there.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,8 +20,6 @@ from click.testing import CliRunner
 
 from app import create_app
 from app.cli import main
-from caseflow.service.cases import CaseService
-from caseflow.service.intake import Intake, Report
 from caseflow.store import (
     SchemaNotCurrent,
     create_engine,
@@ -30,7 +29,6 @@ from caseflow.store import (
     schema_revision,
 )
 from caseflow.store.projections import case_index_table
-from identity.bootstrap import bootstrap
 from tests.functional.conftest import HttpsClient, cli_env, make_settings
 from tests.live_server import REPO_ROOT, _free_port
 
@@ -44,18 +42,25 @@ def _env(database_url, data_dir, settings) -> dict[str, str]:
         "VISSELPIPA_SECRET_KEY": settings.secret_key,
         "VISSELPIPA_TENANT_SALT": settings.tenant_salt.hex(),
         "VISSELPIPA_SIGNING_SEED": settings.signing_seed.hex(),
+        "VISSELPIPA_KDF_TIME_COST": str(settings.kdf.time_cost),
+        "VISSELPIPA_KDF_MEMORY_KIB": str(settings.kdf.memory_kib),
+        "VISSELPIPA_KDF_PARALLELISM": str(settings.kdf.parallelism),
     }
 
 
 @pytest.fixture
 def old_deployment(database_url, tmp_path):
-    """A deployment of the previous release: its schema, its desks, one report."""
-    settings = make_settings(database_url, tmp_path / "data")
+    """A deployment of the previous release: its schema, its desks, one report, as the
+    code at 0006 wrote them (tests/data/deployment_0006.json; today's code would also
+    write the columns and tables of the later migrations)."""
+    from tests.functional.test_kdf_parameters import SNAPSHOT, _load_snapshot
+
+    snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    assert snapshot["revision"] == PREVIOUS_RELEASE_HEAD
+    settings = make_settings(database_url, tmp_path / "data", **snapshot["settings"])
     engine = create_engine(database_url)
     migrate(engine, PREVIOUS_RELEASE_HEAD)
-    bootstrap(engine, settings)
-    intake = Intake(engine, settings, CaseService(engine, settings.rules))
-    intake.submit(intake.begin(), Report(category="bribery", agency="tullverket", what="Mutor."))
+    _load_snapshot(engine, snapshot["tables"])
     yield settings, engine
     engine.dispose()
 
