@@ -31,6 +31,22 @@ def test_start_page_explains_protection_in_swedish_and_links_external(client):
     assert "Konkurrensverket" in external and "Arbetsmiljöverket" in external
 
 
+def test_start_page_states_the_protection_in_the_acts_own_terms(client):
+    # Act 2021:890, 1 kap. and 4 kap.: reasonable grounds to believe the information
+    # was true, misconduct in a work-related context of public interest (or EU law in
+    # scope), protection for those who helped, and for an anonymous reporter later
+    # identified. Not "good faith": that is not the Act's condition.
+    text = text_of(client.get("/").get_data(as_text=True))
+    assert "skäl att anta att det du rapporterade var sant" in text
+    assert "allmänintresse" in text and "EU-rätt" in text
+    assert "den som har hjälpt dig" in text
+    assert "Rapporterar du anonymt och blir identifierad senare gäller samma skydd" in text
+    assert "god tro" not in text
+    english = text_of(client.get("/lang/en?next=/", follow_redirects=True).get_data(as_text=True))
+    assert "reasonable grounds to believe that what you reported was true" in english
+    assert "good faith" not in english
+
+
 def test_english_is_one_click_away_and_stays(client):
     response = client.get("/lang/en?next=/report", follow_redirects=True)
     assert "Report misconduct" in text_of(response.get_data(as_text=True))
