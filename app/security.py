@@ -285,8 +285,6 @@ def _over_https() -> bool:
 def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:
     from flask import current_app
 
-    if request.endpoint in SESSIONLESS_ENDPOINTS:
-        return None  # files and probes: no session begins with them
     guard: AbuseGuard = current_app.extensions["visselpipa.abuse"]
     action = GUARDED_ENDPOINTS.get(request.endpoint or "")
     if request.method != "POST" or action is None:

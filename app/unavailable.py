@@ -33,8 +33,9 @@ RETRY_AFTER_SECONDS = 30
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _DISK_FAILING = {errno.EROFS, errno.EIO}
 
-#: Form fields that are machinery, not something a person typed.
-_MACHINERY = {"csrf_token", "form_token", "action"}
+#: Form fields that are machinery, not something a person typed (staff action
+#: forms prefix theirs: ``add_internal_note-csrf_token``).
+_MACHINERY = ("csrf_token", "form_token", "action", "version")
 
 
 def failing_dependency(error: BaseException) -> str | None:
@@ -44,11 +45,9 @@ def failing_dependency(error: BaseException) -> str | None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, sa.exc.OperationalError | sa.exc.InterfaceError):
-            return "database unavailable"
-        if isinstance(current, sa.exc.TimeoutError):  # the connection pool
-            return "database unavailable"
-        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+        down = isinstance(current, sa.exc.OperationalError | sa.exc.InterfaceError)
+        invalidated = isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated
+        if down or invalidated or isinstance(current, sa.exc.TimeoutError):  # pool timeout
             return "database unavailable"
         if isinstance(current, OSError) and current.errno in _DISK_FULL:
             return "disk full"
@@ -65,7 +64,7 @@ def typed_text() -> list[tuple[str, str]]:
     return [
         (name, value)
         for name, value in request.form.items(multi=True)
-        if name not in _MACHINERY and value.strip() and len(value) > 1
+        if not name.endswith(_MACHINERY) and value.strip()
     ]
 
 

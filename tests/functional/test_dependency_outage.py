@@ -260,5 +260,6 @@ def test_a_staff_note_typed_during_an_outage_is_shown_back_to_copy(private_postg
     page = response.get_data(as_text=True)
     assert note + "</textarea>" in page
     assert "Kopiera det innan du lämnar sidan" in page
+    assert "csrf_token" not in page.split("<main", 1)[1]  # machinery is not shown as typed
     app.extensions["visselpipa.engine"].dispose()
     engine.dispose()
