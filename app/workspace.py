@@ -178,6 +178,15 @@ class ActionForm(FlaskForm):
         return ""
 
 
+class ReasonForm(ActionForm):
+    """An action whose only field is its reason."""
+
+    reason = _reason()
+
+    def values(self) -> dict[str, Any]:
+        return {"reason": self.reason.data}
+
+
 class AcknowledgeForm(ActionForm):
     kind = CommandKind.ACKNOWLEDGE
     label = _l("Acknowledge receipt")
@@ -200,13 +209,9 @@ class AssignForm(ActionForm):
         return {"assignee": self.assignee.data}
 
 
-class ConflictForm(ActionForm):
+class ConflictForm(ReasonForm):
     kind = CommandKind.DECLARE_CONFLICT
     label = _l("Declare a conflict of interest (recuse myself)")
-    reason = _reason()
-
-    def values(self) -> dict[str, Any]:
-        return {"reason": self.reason.data}
 
 
 class AssessForm(ActionForm):
@@ -328,13 +333,9 @@ class ConcludeForm(ActionForm):
         return {"outcome": self.outcome.data, "reason": self.reason.data}
 
 
-class ReopenForm(ActionForm):
+class ReopenForm(ReasonForm):
     kind = CommandKind.REOPEN
     label = _l("Reopen the case")
-    reason = _reason()
-
-    def values(self) -> dict[str, Any]:
-        return {"reason": self.reason.data}
 
 
 class NoteForm(ActionForm):
@@ -463,13 +464,9 @@ class HoldForm(ActionForm):
         return {"archive": bool(self.archive.data), "reason": self.reason.data}
 
 
-class ReleaseHoldForm(ActionForm):
+class ReleaseHoldForm(ReasonForm):
     kind = CommandKind.RELEASE_HOLD
     label = _l("Release the legal hold")
-    reason = _reason()
-
-    def values(self) -> dict[str, Any]:
-        return {"reason": self.reason.data}
 
 
 #: Every action form, in the order the case page shows them.
