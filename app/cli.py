@@ -102,8 +102,10 @@ def init(demo: bool, if_missing: bool) -> None:
         click.echo(f"added a signing key to {secrets_path}")
     settings = _settings()
     engine = create_engine(settings.database_url)
-    # The rows made before migration 0007 get the cost this deployment runs with.
-    migrate(engine, attributes={"kdf_cost": settings.kdf})
+    # The rows made before migration 0011 get the cost this deployment runs with;
+    # 0012 copies the sealed files of <data_dir>/blobs into the database.
+    migrate(engine, attributes=_migration_attributes(settings))
+    remove_migrated_blobs(engine, data_dir)
     try:
         result = bootstrap(engine, settings, demo=demo)
     except ConfigError as e:
@@ -191,11 +193,49 @@ def migrate_command() -> None:
         if not pending:
             click.echo(f"the database is up to date (migration {current})")
             return
-        migrate(engine)
+        migrate(engine, attributes=_migration_attributes(settings))
+        removed = remove_migrated_blobs(engine, settings.data_dir)
         after = schema_revision(engine)
     finally:
         engine.dispose()
     click.echo(f"migrated from {current} to {after}: applied {', '.join(pending)}")
+    if removed:
+        blobs = settings.data_dir / "blobs"
+        click.echo(f"moved {removed} sealed files from {blobs} into the database")
+
+
+def _migration_attributes(settings: Settings) -> dict[str, Any]:
+    return {"kdf_cost": settings.kdf, "data_dir": settings.data_dir}
+
+
+def remove_migrated_blobs(engine: Any, data_dir: Path) -> int:
+    """Delete the files of ``<data_dir>/blobs`` that migration 0012 copied into
+    the database (and the orphans it left), then the directory if it is empty.
+
+    Only after the migration's transaction committed, and only files whose
+    copy is in the database or that no case references, so that nothing a
+    case needs is ever lost. Returns how many files were copied and removed.
+    """
+    from caseflow.store.blobs import blob_exists
+    from caseflow.store.records import files_table
+
+    directory = data_dir / "blobs"
+    if not directory.is_dir():
+        return 0
+    moved = 0
+    with engine.connect() as conn:
+        referenced = set(conn.execute(sa.select(files_table.c.id)).scalars())
+        for path in sorted(directory.iterdir()):
+            if not path.is_file():
+                continue
+            if path.name in referenced:
+                if not blob_exists(conn, path.name):
+                    continue  # not copied: keep it
+                moved += 1
+            path.unlink()
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+    return moved
 
 
 def _redacted(url: str) -> str:
@@ -593,7 +633,7 @@ def tick(now_text: str | None) -> None:
             + make_staff_sessions(engine, settings).sweep()
             + make_staff_auth(engine, settings).sweep()
         )
-        orphans = sweep_orphan_blobs(engine, settings.data_dir, now.date())
+        orphans = sweep_orphan_blobs(engine, now.date())
         record_success(engine, TICK, reporter_day(system_clock()), time.monotonic() - started)
     except Exception:
         # The operator's check reads this; recording it may fail too (the

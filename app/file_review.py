@@ -20,10 +20,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from caseflow.service.uploads import SealedFile, SealedUpload, file_item_id
+import sqlalchemy as sa
+
+from caseflow.service.uploads import SealedFile, SealedUpload, discard_blobs, file_item_id
+from caseflow.store.blobs import open_blob
 from crypto import CryptoError
 from crypto.files import decrypt_stream
 from crypto.sealing import CaseKey
@@ -113,8 +115,8 @@ class _StreamReader(io.RawIOBase):
         return n
 
 
-def _plaintext(staging: Staging, staged: SealedFile) -> io.BufferedReader:
-    source = staged.path.open("rb")
+def _plaintext(engine: sa.Engine, staging: Staging, staged: SealedFile) -> io.BufferedReader:
+    source = open_blob(engine, staged.file_id)
     pieces = decrypt_stream(staging.key, staging.case_id, file_item_id(staged.file_id), source)
     return io.BufferedReader(_StreamReader(pieces), buffer_size=65536)
 
@@ -129,7 +131,7 @@ def check_and_keep(
     head: bytes,
     staging: Staging,
     case_key: CaseKey,
-    data_dir: Path,
+    engine: sa.Engine,
     *,
     keep_metadata: bool,
     max_file_bytes: int,
@@ -145,33 +147,33 @@ def check_and_keep(
         kind = sniff(head, staged.name)
         whole = None
         if needs_whole_file(kind):
-            with _plaintext(staging, staged) as reader:
+            with _plaintext(engine, staging, staged) as reader:
                 whole = _read_bounded(reader, max_check_bytes)
             if whole is None:
                 # Too large to check in memory: kept as it is, and said so.
-                final = _new_upload(staging, case_key, data_dir, staged, kind, max_file_bytes)
-                with _plaintext(staging, staged) as reader:
+                final = _new_upload(staging, case_key, engine, staged, kind, max_file_bytes)
+                with _plaintext(engine, staging, staged) as reader:
                     _copy(reader, final)
                 return CheckedFile(final.finish(), kind, [], checked=False)
         if whole is not None:
             inspection = inspect(whole, kind, max_in_memory_bytes=max_check_bytes)
         else:
-            with _plaintext(staging, staged) as reader:
+            with _plaintext(engine, staging, staged) as reader:
                 inspection = inspect(reader, kind)
         if inspection.refused is not None:
             raise FileRefused(staged.name, inspection.refused)
         kind = inspection.kind
         remove = bool(inspection.identifying) and not keep_metadata
-        final = _new_upload(staging, case_key, data_dir, staged, kind, max_file_bytes)
+        final = _new_upload(staging, case_key, engine, staged, kind, max_file_bytes)
         source: Any = whole if whole is not None else None
         if remove:
             if source is None:
-                with _plaintext(staging, staged) as reader:
+                with _plaintext(engine, staging, staged) as reader:
                     clean(reader, kind, final)  # type: ignore[arg-type]
             else:
                 clean(source, kind, final, max_in_memory_bytes=max_check_bytes)  # type: ignore[arg-type]
         elif source is None:
-            with _plaintext(staging, staged) as reader:
+            with _plaintext(engine, staging, staged) as reader:
                 _copy(reader, final)
         else:
             final.write(source)
@@ -191,16 +193,16 @@ def check_and_keep(
             final.discard()
         raise FileRefused(staged.name, Refused("damaged")) from e
     finally:
-        staged.path.unlink(missing_ok=True)
+        discard_blobs(engine, [staged])
 
 
 def _new_upload(
-    staging: Staging, key: CaseKey, data_dir: Path, staged: SealedFile, kind: Kind, limit: int
+    staging: Staging, key: CaseKey, engine: sa.Engine, staged: SealedFile, kind: Kind, limit: int
 ) -> SealedUpload:
     # A cleaned file may gain a few bytes (an orientation-only EXIF block):
     # the final blob gets a margin over the upload limit.
     return SealedUpload(
-        data_dir,
+        engine,
         staging.case_id,
         key,
         max_bytes=limit + 65536,

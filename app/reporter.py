@@ -37,7 +37,7 @@ from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
 from app.i18n import LOCALES, MalformedTarget, local_target
 from app.security import accept_uploads
 from caseflow.service.intake import Report
-from caseflow.service.uploads import DiscardingUpload, SealedUpload
+from caseflow.service.uploads import DiscardingUpload, SealedUpload, discard_blobs
 from crypto.sealing import CaseKey
 from identity.reporter_sessions import CaseAccess
 
@@ -128,7 +128,7 @@ class UploadState:
                         bytes(upload.head),
                         self.staging,
                         case_key,
-                        settings.data_dir,
+                        services.engine(),
                         keep_metadata=keep_metadata,
                         max_file_bytes=settings.max_file_bytes,
                         max_check_bytes=settings.max_check_bytes,
@@ -144,8 +144,7 @@ class UploadState:
                 )
         self.discard()  # the staged blobs (check_and_keep removed the ones it read)
         if errors:
-            for kept in checked:
-                kept.sealed.path.unlink(missing_ok=True)
+            discard_blobs(services.engine(), [kept.sealed for kept in checked])
             return [], errors
         self.kept = checked
         return checked, []
@@ -159,8 +158,7 @@ class UploadState:
         """The request failed (a dependency is down): remove every blob it wrote,
         the staged ones and the ones already checked and kept."""
         self.discard()
-        for kept in self.kept:
-            kept.sealed.path.unlink(missing_ok=True)
+        discard_blobs(services.engine(), [kept.sealed for kept in self.kept])
         self.kept.clear()
 
 

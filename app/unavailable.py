@@ -13,6 +13,9 @@ Failing open or closed, per dependency:
 - **database**: closed. Nothing can be received or read without it; the
   reporter's text comes back to send again.
 - **disk**: closed, for the same reason; the blobs of the request are removed.
+  The sealed files live in the database (caseflow/store/blobs.py), so a full
+  disk usually shows as the database's own error (SQLite's SQLITE_FULL,
+  PostgreSQL's disk-full class), which is named "disk full" too.
 - **rate-limit store (Redis)**: open, in app/abuse.py: counting falls back to
   each process, so an outage of the counters does not stop intake.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +49,8 @@ def failing_dependency(error: BaseException) -> str | None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, sa.exc.DBAPIError) and _database_disk_full(current.orig):
+            return "disk full"
         down = isinstance(current, sa.exc.OperationalError | sa.exc.InterfaceError)
         invalidated = isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated
         if down or invalidated or isinstance(current, sa.exc.TimeoutError):  # pool timeout
@@ -55,6 +61,14 @@ def failing_dependency(error: BaseException) -> str | None:
             return "disk failing"
         current = current.__cause__ or current.__context__
     return None
+
+
+def _database_disk_full(error: BaseException | None) -> bool:
+    """The database's own word for a full disk: SQLite's SQLITE_FULL, PostgreSQL's
+    53100 (disk_full)."""
+    if isinstance(error, sqlite3.Error):
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return str(getattr(error, "sqlstate", "") or "") == "53100"
 
 
 def typed_text() -> list[tuple[str, str]]:

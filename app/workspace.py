@@ -548,9 +548,7 @@ def _labels() -> dict[str, dict[str, str]]:
 @bp.record_once
 def _register(state: Any) -> None:
     app = state.app
-    app.extensions["visselpipa.workspace"] = Workspace(
-        app.extensions["visselpipa.cases"], app.config["VISSELPIPA"].data_dir
-    )
+    app.extensions["visselpipa.workspace"] = Workspace(app.extensions["visselpipa.cases"])
 
     @app.template_filter("staff_time")
     def staff_time(value: str) -> str:

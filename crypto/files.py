@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 import nacl.bindings as sodium
 import nacl.exceptions
@@ -44,6 +44,7 @@ __all__ = [
     "CHUNK_CIPHERTEXT_BYTES",
     "HEADER_BYTES",
     "MAGIC",
+    "Sink",
     "StreamSealer",
     "decrypt_stream",
     "decrypt_to",
@@ -58,6 +59,12 @@ CHUNK_CIPHERTEXT_BYTES: Final = CHUNK_BYTES + sodium.crypto_secretstream_xchacha
 _TAG_MESSAGE: Final = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL: Final = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _PERSON: Final = b"vp.file.v1"
+
+
+class Sink(Protocol):
+    """Where sealed bytes go: a binary file, or anything else that takes bytes."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 def _file_key(key: CaseKey, item_id: str) -> bytes:
@@ -112,7 +119,7 @@ class StreamSealer:
         key: CaseKey,
         case_id: str,
         item_id: str,
-        sink: BinaryIO,
+        sink: Sink,
         *,
         max_bytes: int | None = None,
     ) -> None:

@@ -181,7 +181,7 @@ class Intake:
 
     def new_upload(self, target: UploadTarget, name: str, content_type: str) -> SealedUpload:
         return SealedUpload(
-            self.settings.data_dir,
+            self.engine,
             target.case_id,
             target.key,
             max_bytes=self.settings.max_file_bytes,
@@ -417,7 +417,7 @@ def _record_files(conn: sa.Connection, case_id: str, files: Sequence[DescribedFi
                 {
                     "id": f.sealed.file_id,
                     "case_id": case_id,
-                    "encrypted_bytes": f.sealed.path.stat().st_size,
+                    "encrypted_bytes": f.sealed.encrypted_bytes,
                 }
                 for f in files
             ],

@@ -3,7 +3,7 @@
 The tick reads from the case index only the cases whose wake day has come
 (:func:`caseflow.domain.wake_on`), replays them in batches, appends what
 :func:`caseflow.domain.due_events` returns (reminders, escalations, the
-oversight notice, retention shredding), destroys the grants of shredded cases
+oversight notice, retention shredding), destroys the grants (and sealed files) of shredded cases
 in the same transaction, and flags agencies with repeated substantiated cases.
 
 **Idempotent**: ``due_events`` returns nothing for what is already recorded,
@@ -35,9 +35,10 @@ from caseflow.domain.vocabulary import SYSTEM_ACTOR
 from caseflow.service.cases import MAX_ATTEMPTS, recorded_at
 from caseflow.service.projections import CASE_EVENT_TYPES, Projections, finding_summaries
 from caseflow.store import ConcurrencyConflict, EventStore, NewEvent, events_table
+from caseflow.store.blobs import blob_chunks_table
 from caseflow.store.events import APPEND_LOCK_KEY
 from caseflow.store.projections import agency_flags_table, case_index_table, findings_table
-from caseflow.store.records import grants_table
+from caseflow.store.records import files_table, grants_table
 
 #: Cases decided and appended per transaction: large enough for few round
 #: trips, small enough that the append lock is held only briefly.
@@ -129,6 +130,10 @@ class Tick:
         for part in _chunks(shredded, 500):
             # Crypto-shredding: without a grant the case key is gone for good.
             conn.execute(sa.delete(grants_table).where(grants_table.c.case_id.in_(part)))
+            # The sealed files no key opens any more: gone too, with their rows.
+            held = sa.select(files_table.c.id).where(files_table.c.case_id.in_(part))
+            conn.execute(sa.delete(blob_chunks_table).where(blob_chunks_table.c.blob_id.in_(held)))
+            conn.execute(sa.delete(files_table).where(files_table.c.case_id.in_(part)))
         last_seq = max((e.seq for e in recorded), default=0)
         self.projections.index_changed(conn, after, last_seq)
         return _Changed(cases=len(appends), events=len(recorded), shredded=shredded)

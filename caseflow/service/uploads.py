@@ -2,74 +2,39 @@
 
 The web layer hands each uploaded file's bytes to a :class:`SealedUpload` as
 the multipart parser reads them; the upload encrypts them with the case key
-into a blob under ``<data_dir>/blobs`` and keeps only a counter in memory.
+into a blob stored in the database (:mod:`caseflow.store.blobs`, a row per
+MiB of ciphertext) and keeps only a counter and one row in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any, Protocol
+from datetime import date
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from caseflow.store.blobs import BlobWriter, delete_blobs, sweep_orphans
 from caseflow.store.records import files_table
 from crypto import FileTooLarge
 from crypto.files import StreamSealer
 from crypto.sealing import CaseKey
 
 
-def sweep_orphan_blobs(engine: sa.Engine, data_dir: Path, today: date) -> int:
+def sweep_orphan_blobs(engine: sa.Engine, today: date) -> int:
     """Remove blobs that no file row references and that are at least a day old.
 
     A request that died half-way (a killed worker, a full disk) can leave a
     blob behind; the request that writes a blob stores its row within
-    seconds. Every finished blob's times are the start of its day (see
-    :func:`_blur_times`) and an unfinished one's are the moment of writing,
-    so "older than the start of yesterday" never takes a blob of a request
-    still in progress. Returns how many were removed.
+    seconds. Returns how many were removed.
     """
-    directory = data_dir / "blobs"
-    if not directory.is_dir():
-        return 0
-    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
-    cutoff = midnight.timestamp()
-    candidates = [p for p in directory.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
-    if not candidates:
-        return 0
-    with engine.connect() as conn:
-        known = set(conn.execute(sa.select(files_table.c.id)).scalars())
-    removed = 0
-    for path in candidates:
-        if path.name not in known:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
-def blob_dir(data_dir: Path) -> Path:
-    path = data_dir / "blobs"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return sweep_orphans(engine, today, files_table.c.id)
 
 
 #: How much of the start of each upload is kept in memory for the content check.
 HEAD_BYTES = 65536
-
-
-def _blur_times(path: Path) -> None:
-    """Set a blob's access and modification times to the start of its day.
-
-    The file system would otherwise record the minute a reporter uploaded.
-    (The inode change time cannot be set; see SECURITY.md.)
-    """
-    now = datetime.now(UTC)
-    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp()
-    os.utime(path, (midnight, midnight))
 
 
 class DescribedFile(Protocol):
@@ -93,22 +58,24 @@ class SealedFile:
     """A finished upload: the blob and what the reporter told us about it."""
 
     file_id: str
-    path: Path
     name: str
     content_type: str
+    #: Plaintext bytes.
     size: int
+    #: Bytes of the stored blob (the sealed form).
+    encrypted_bytes: int
 
 
 class SealedUpload:
     """A write-only file object that seals what is written to it.
 
     Werkzeug's form parser writes to it and then calls ``seek(0)``; nothing
-    can be read back. :meth:`finish` closes the stream and returns the blob.
+    can be read back. :meth:`finish` completes the blob and describes it.
     """
 
     def __init__(
         self,
-        data_dir: Path,
+        engine: sa.Engine,
         case_id: str,
         key: CaseKey,
         *,
@@ -117,24 +84,25 @@ class SealedUpload:
         content_type: str,
     ) -> None:
         self.file_id = secrets.token_hex(16)
-        self.path = blob_dir(data_dir) / self.file_id
         self.name = name
         self.content_type = content_type
         self.too_large = False
-        #: The disk error that stopped the sealing, if one did.
-        self.failed: OSError | None = None
+        #: The storage error that stopped the sealing (a full disk, a database
+        #: gone), if one did.
+        self.failed: Exception | None = None
         #: The first bytes, kept in memory for the content check (sniffing).
         self.head = bytearray()
-        self._sink: IO[bytes] = open(  # noqa: SIM115 - closed in finish/discard
-            os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
-        )
-        self._sealer = StreamSealer(
-            key, case_id, file_item_id(self.file_id), self._sink, max_bytes=max_bytes
-        )
-        self._size = 0
+        self._sink = BlobWriter(engine, self.file_id)
+        self._sealer: StreamSealer | None = None
+        try:
+            self._sealer = StreamSealer(
+                key, case_id, file_item_id(self.file_id), self._sink, max_bytes=max_bytes
+            )
+        except (OSError, sa.exc.SQLAlchemyError) as error:
+            self.failed = error
 
     def write(self, data: bytes) -> int:
-        if self.too_large or self.failed is not None:
+        if self.too_large or self.failed is not None or self._sealer is None:
             return len(data)  # keep consuming the request; the view refuses it
         if len(self.head) < HEAD_BYTES:
             self.head += data[: HEAD_BYTES - len(self.head)]
@@ -142,9 +110,9 @@ class SealedUpload:
             self._sealer.write(data)
         except FileTooLarge:
             self.too_large = True
-        except OSError as error:
-            # A full or failing disk: the form's other fields are still read,
-            # so the page can come back with them (see app/unavailable.py).
+        except (OSError, sa.exc.SQLAlchemyError) as error:
+            # A full disk or a failing database: the form's other fields are
+            # still read, so the page can come back with them (app/unavailable.py).
             self.failed = error
         return len(data)
 
@@ -164,20 +132,29 @@ class SealedUpload:
         """Werkzeug closes file streams it no longer needs; finishing is explicit."""
 
     def finish(self) -> SealedFile:
-        """:raises OSError: the disk error met while the file streamed in."""
-        if self.failed is not None:
+        """:raises OSError, SQLAlchemyError: the storage error met while the file streamed in."""
+        if self.failed is not None or self._sealer is None:
+            failed = self.failed
             self.discard()
-            raise self.failed
-        size = self._sealer.finish()
-        self._sink.close()
-        _blur_times(self.path)
-        return SealedFile(self.file_id, self.path, self.name, self.content_type, size)
+            assert failed is not None
+            raise failed
+        try:
+            size = self._sealer.finish()
+            stored = self._sink.finish()
+        except (OSError, sa.exc.SQLAlchemyError):
+            self.discard()
+            raise
+        return SealedFile(self.file_id, self.name, self.content_type, size, stored)
 
     def discard(self) -> None:
-        if not self._sink.closed:
-            with contextlib.suppress(OSError):  # a full disk cannot take the last buffer
-                self._sink.close()
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError, sa.exc.SQLAlchemyError):  # the database may be down
+            self._sink.discard()
+
+
+def discard_blobs(engine: sa.Engine, files: list[SealedFile]) -> None:
+    """Remove finished blobs that will not be kept (a refused file, a failed request)."""
+    with contextlib.suppress(OSError, sa.exc.SQLAlchemyError):
+        delete_blobs(engine, [f.file_id for f in files])
 
 
 class DiscardingUpload:

@@ -28,7 +28,6 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -67,8 +66,9 @@ from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
 from caseflow.service.projections import earlier_findings
-from caseflow.service.uploads import blob_dir, file_item_id, file_meta_item_id
+from caseflow.service.uploads import file_item_id, file_meta_item_id
 from caseflow.store import RecordedEvent
+from caseflow.store.blobs import blob_exists, open_blob
 from caseflow.store.projections import case_index_table, case_recusals_table
 from caseflow.store.records import (
     desk_members_table,
@@ -364,10 +364,9 @@ _BODY_EVENT = {
 class Workspace:
     """The staff workspace's service. Views ask for this; it asks the case service."""
 
-    def __init__(self, cases: CaseService, data_dir: Path, clock: Clock = system_clock) -> None:
+    def __init__(self, cases: CaseService, clock: Clock = system_clock) -> None:
         self.cases = cases
         self.engine = cases.engine
-        self.data_dir = data_dir
         self.clock = clock
 
     def today(self) -> date:
@@ -766,10 +765,10 @@ class Workspace:
                     files_table.c.id == file_id, files_table.c.case_id == case_id
                 )
             ).first()
-        path = blob_dir(self.data_dir) / file_id
-        if known is None or not path.is_file():
+            stored_blob = known is not None and blob_exists(conn, file_id)
+        if not stored_blob:
             raise AccessDenied()
-        return described, _stream(key, case_id, file_id, path)
+        return described, _stream(self.engine, key, case_id, file_id)
 
 
 def _case_file(event: RecordedEvent, plain: bytes) -> CaseFile:
@@ -786,8 +785,8 @@ def _case_file(event: RecordedEvent, plain: bytes) -> CaseFile:
     )
 
 
-def _stream(key: CaseKey, case_id: str, file_id: str, path: Path) -> Iterator[bytes]:
-    with path.open("rb") as source:
+def _stream(engine: sa.Engine, key: CaseKey, case_id: str, file_id: str) -> Iterator[bytes]:
+    with open_blob(engine, file_id) as source:
         yield from decrypt_stream(key, case_id, file_item_id(file_id), source)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import sqlalchemy as sa
 from PIL import Image
@@ -13,6 +12,7 @@ from caseflow.store import EventStore
 from caseflow.store.records import files_table, grants_table, reporter_index_table
 from crypto.files import decrypt_stream
 from crypto.sealing import open_grant, open_item
+from tests.functional.blobs import stored_blob, stored_blob_ids
 from tests.functional.pages import open_status, receipt_from, submit_report, text_of
 from tests.unit.sanitize.attachments_samples import jpeg_with_gps, pdf_with_author
 
@@ -32,8 +32,8 @@ def _stored_file(deployment) -> tuple[dict, bytes]:
         if e.type == "ReporterFileAdded"
     )
     described = json.loads(open_item(key, grant.case_id, f"file-meta:{file_id}", event.body))
-    with (deployment.settings.data_dir / "blobs" / file_id).open("rb") as blob:
-        content = b"".join(decrypt_stream(key, grant.case_id, f"file:{file_id}", blob))
+    blob = io.BytesIO(stored_blob(deployment.engine, file_id))
+    content = b"".join(decrypt_stream(key, grant.case_id, f"file:{file_id}", blob))
     return described, content
 
 
@@ -82,8 +82,7 @@ def test_active_content_is_refused_with_a_reason_and_nothing_is_kept(deployment,
         assert (
             conn.execute(sa.select(sa.func.count()).select_from(reporter_index_table)).scalar() == 0
         )
-    blobs = deployment.settings.data_dir / "blobs"
-    assert os.listdir(blobs) == []
+    assert stored_blob_ids(deployment.engine) == []
 
 
 def test_a_file_too_large_to_check_is_kept_and_said_so(database_url, tmp_path):

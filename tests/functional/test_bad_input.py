@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 
 import sqlalchemy as sa
 
 from caseflow.store.records import reporter_index_table
+from tests.functional.blobs import stored_blob_ids
 from tests.functional.pages import hidden_fields, submit_report, text_of
 
 
@@ -17,8 +17,7 @@ def _cases(deployment) -> int:
 
 
 def _blobs(deployment) -> list[str]:
-    blob_dir = deployment.settings.data_dir / "blobs"
-    return os.listdir(blob_dir) if blob_dir.exists() else []
+    return stored_blob_ids(deployment.engine)
 
 
 def test_missing_fields_rerender_with_everything_typed_and_swedish_messages(deployment, client):

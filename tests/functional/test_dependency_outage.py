@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,8 +23,10 @@ import sqlalchemy as sa
 from app import create_app
 from caseflow.service.uploads import sweep_orphan_blobs
 from caseflow.store import create_engine, migrate
+from caseflow.store.blobs import blob_chunks_table, day_number
 from caseflow.store.records import files_table
 from identity.bootstrap import bootstrap
+from tests.functional.blobs import stored_blob_ids
 from tests.functional.conftest import HttpsClient, make_settings
 from tests.functional.pages import hidden_fields, open_status, receipt_from, submit_report
 from tests.live_server import _free_port
@@ -117,9 +118,12 @@ def _bytes(size: int):
     return io.BytesIO((b"Anbud inkom 2026-03-04 kl 09.12\n" * (size // 32 + 1))[:size])
 
 
-def _blobs(data_dir: Path) -> list[Path]:
-    directory = data_dir / "blobs"
-    return sorted(directory.iterdir()) if directory.is_dir() else []
+def _blobs(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        return stored_blob_ids(engine)
+    finally:
+        engine.dispose()
 
 
 def test_a_database_outage_is_a_503_that_keeps_the_report(private_postgres, tmp_path, caplog):
@@ -129,7 +133,7 @@ def test_a_database_outage_is_a_503_that_keeps_the_report(private_postgres, tmp_
     status, page = submit_report(client)
     assert status == 200
     receipt = receipt_from(page)
-    before = _blobs(data_dir)
+    before = _blobs(private_postgres.url)
 
     private_postgres.stop()
     with caplog.at_level("ERROR", logger="visselpipa"):
@@ -140,7 +144,6 @@ def test_a_database_outage_is_a_503_that_keeps_the_report(private_postgres, tmp_
     assert TEXT + "</textarea>" in page  # what the reporter typed, back in the form
     assert "Inget skickades" in page  # and why, in Swedish
     assert "bifoga dina filer igen" in page.lower()
-    assert _blobs(data_dir) == before  # the file's sealed blob was removed
     logged = [r.getMessage() for r in caplog.records if r.name == "visselpipa"]
     assert logged and all("database unavailable" in line for line in logged), logged
     assert not any(TEXT[:20] in line for line in logged)
@@ -150,8 +153,9 @@ def test_a_database_outage_is_a_503_that_keeps_the_report(private_postgres, tmp_
     assert status == 503
     assert receipt in page
 
-    # Back without a restart of the app.
+    # Back without a restart of the app; nothing of the refused file was stored.
     private_postgres.start()
+    assert _blobs(private_postgres.url) == before
     status, page = submit_report(app.test_client(), what=TEXT)
     assert status == 200
     assert open_status(app.test_client(), receipt)[0] == 200
@@ -174,25 +178,29 @@ def test_a_message_typed_during_an_outage_is_shown_back(private_postgres, tmp_pa
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 1 MiB file system for the data directory, if this machine lets the test mount one."""
+    """A 4 MiB file system for the data directory, if this machine lets the test mount one."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount_point)],
         capture_output=True,
     )
     yield mount_point if mounted.returncode == 0 else None
     if mounted.returncode == 0:
-        subprocess.run(["umount", str(mount_point)], check=False)
+        # Lazily: a file the test left open must not leave the mount behind.
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
 
 
 def test_a_full_disk_is_a_503_and_leaves_no_sealed_file(small_disk, tmp_path, monkeypatch, caplog):
-    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"  # the database is not on the full disk
+    # The sealed files live in the database: the database is on the disk that fills.
     data_dir = (small_disk or tmp_path) / "data"
+    database = f"sqlite:///{data_dir / 'db.sqlite3'}"
+    data_dir.mkdir()
     app = _app(database, data_dir)
     if small_disk is not None:
-        # Fill it, leaving less than the upload needs.
-        (small_disk / "filler").write_bytes(b"\0" * (1024 * 1024 - 16 * 1024))
+        # Fill it, leaving less than the upload's sealed file needs.
+        free = shutil.disk_usage(small_disk).free
+        (small_disk / "filler").write_bytes(b"\0" * max(0, free - 16 * 1024))
     else:
         from crypto.files import StreamSealer
 
@@ -205,33 +213,43 @@ def test_a_full_disk_is_a_503_and_leaves_no_sealed_file(small_disk, tmp_path, mo
     page = response.get_data(as_text=True)
     assert response.status_code == 503
     assert TEXT + "</textarea>" in page
-    assert _blobs(data_dir) == []  # nothing half-written stays behind
     assert any("disk full" in r.getMessage() for r in caplog.records)
-    with create_engine(database).connect() as conn:
+    if small_disk is not None:
+        (small_disk / "filler").unlink()  # room to read again (SQLite may need its -shm)
+    app.extensions["visselpipa.engine"].dispose()
+    assert _blobs(database) == []  # nothing half-written stays behind
+    engine = create_engine(database)
+    with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(files_table)).scalar() == 0
+    engine.dispose()
 
 
 def test_the_sweep_removes_only_old_blobs_no_case_references(tmp_path):
     database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    data_dir = tmp_path / "data"
-    app = _app(database, data_dir)
+    app = _app(database, tmp_path / "data")
     assert _report_with_file(app.test_client()).status_code == 200
-    (kept,) = _blobs(data_dir)
-    old_orphan = data_dir / "blobs" / ("a" * 32)
-    new_orphan = data_dir / "blobs" / ("b" * 32)
-    old_orphan.write_bytes(b"sealed")
-    new_orphan.write_bytes(b"sealed")
-    today = date.today()
-    two_days_ago = time.time() - 2 * 86400
-    for path in (kept, old_orphan):
-        os.utime(path, (two_days_ago, two_days_ago))
+    (kept,) = _blobs(database)
     engine = create_engine(database)
-    assert sweep_orphan_blobs(engine, data_dir, today) == 1
-    assert _blobs(data_dir) == sorted([kept, new_orphan])
+    today = date.today()
+    two_days_ago = day_number(today) - 2
+    t = blob_chunks_table
+    with engine.begin() as conn:
+        # Rows a dead request left: one two days old, one from today.
+        conn.execute(
+            sa.insert(t),
+            [
+                {"blob_id": "a" * 32, "seq": 0, "day": two_days_ago, "data": b"sealed"},
+                {"blob_id": "a" * 32, "seq": 1, "day": two_days_ago, "data": b"sealed"},
+                {"blob_id": "b" * 32, "seq": 0, "day": day_number(today), "data": b"sealed"},
+            ],
+        )
+        conn.execute(sa.update(t).where(t.c.blob_id == kept).values(day=two_days_ago))
+    assert sweep_orphan_blobs(engine, today) == 1
+    assert _blobs(database) == sorted([kept, "b" * 32])
     # The next day the newer orphan is not yet a day old; two days on it goes.
-    assert sweep_orphan_blobs(engine, data_dir, today + timedelta(days=1)) == 0
-    assert sweep_orphan_blobs(engine, data_dir, today + timedelta(days=2)) == 1
-    assert _blobs(data_dir) == [kept]
+    assert sweep_orphan_blobs(engine, today + timedelta(days=1)) == 0
+    assert sweep_orphan_blobs(engine, today + timedelta(days=2)) == 1
+    assert _blobs(database) == [kept]
     engine.dispose()
 
 

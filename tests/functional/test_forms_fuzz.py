@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from app import create_app
 from caseflow.store import create_engine, migrate
 from caseflow.store.records import files_table, grants_table, reporter_index_table
 from identity.bootstrap import bootstrap
+from tests.functional.blobs import stored_blob_ids
 from tests.functional.conftest import HttpsClient, make_settings
 from tests.functional.pages import hidden_fields, open_status, receipt_from, submit_report
 
@@ -88,9 +88,8 @@ def _assert_no_partial_case(engine, conf) -> None:
         granted = set(conn.execute(sa.select(grants_table.c.case_id)).scalars())
         file_ids = set(conn.execute(sa.select(files_table.c.id)).scalars())
     assert streams == indexed == granted
-    blobs = conf.data_dir / "blobs"
-    on_disk = set(os.listdir(blobs)) if blobs.exists() else set()
-    assert on_disk == file_ids  # no orphaned upload, no missing one
+    assert set(stored_blob_ids(engine)) == file_ids  # no orphaned upload, no missing one
+    assert not (conf.data_dir / "blobs").exists()  # nothing of a file is a file
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -92,7 +92,7 @@ def test_after_init_and_a_report_with_a_file_nothing_is_readable_by_others(tmp_p
     finally:
         os.umask(old)
     names = set(modes)
-    assert {"data", "data/secrets.toml", "data/visselpipa.sqlite3", "data/blobs"} <= names
+    assert {"data", "data/secrets.toml", "data/visselpipa.sqlite3"} <= names
     assert "data/visselpipa.sqlite3-wal" in names and "data/visselpipa.sqlite3-shm" in names
-    assert any(n.startswith("data/blobs/") for n in names), names  # the report's file
+    assert not any(n.startswith("data/blobs") for n in names), names  # the file is in the database
     assert _not_private(modes, server.data_dir) == {}

@@ -13,8 +13,9 @@ from caseflow.service.cases import CaseService, Step
 from caseflow.service.intake import Intake, Report
 from caseflow.service.tick import Tick
 from caseflow.store import EventStore, create_engine, migrate, verify_chain
+from caseflow.store.blobs import blob_chunks_table
 from caseflow.store.projections import case_index_table
-from caseflow.store.records import grants_table
+from caseflow.store.records import files_table, grants_table
 from identity.bootstrap import bootstrap
 from tests.functional.conftest import make_settings
 
@@ -49,6 +50,18 @@ def test_shredding_makes_the_case_unreadable_keeps_figures_and_spares_a_held_cas
     cases.execute(kept, [Step(PlaceHold(kept, "ana", False, "appeal pending"))], now=closed)
     assert intake.open_case(receipts[1]) is not None
 
+    # A sealed file in each case (as an upload stores it: a files row, blob rows).
+    with engine.begin() as conn:
+        for case_id in ids:
+            conn.execute(
+                sa.insert(files_table).values(id=f"f{case_id}", case_id=case_id, encrypted_bytes=9)
+            )
+            conn.execute(
+                sa.insert(blob_chunks_table).values(
+                    blob_id=f"f{case_id}", seq=0, day=19000, data=b"sealed..."
+                )
+            )
+
     # Kept through 6 March 2026; shredded on the 7th.
     tick = Tick(engine, settings.rules)
     warned = tick.run(datetime(2026, 2, 5, 8, 0, tzinfo=STOCKHOLM))
@@ -65,6 +78,11 @@ def test_shredding_makes_the_case_unreadable_keeps_figures_and_spares_a_held_cas
         )
         index = {row.case_id: row for row in conn.execute(sa.select(case_index_table))}
     assert holders == {kept}
+    # Its sealed files are deleted with its key; the held case keeps its own.
+    with engine.connect() as conn:
+        files_left = set(conn.execute(sa.select(files_table.c.case_id)).scalars())
+        blobs_left = set(conn.execute(sa.select(blob_chunks_table.c.blob_id)).scalars())
+    assert files_left == {kept} and blobs_left == {f"f{kept}"}
     assert intake.open_case(receipts[1]) is None
     access = intake.open_case(receipts[0])
     assert access is not None and "Mutor" in intake.view(access).report["what"]

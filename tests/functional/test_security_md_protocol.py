@@ -25,6 +25,7 @@ from nacl.signing import SigningKey, VerifyKey
 from app import create_app
 from app.cli import main
 from config.settings import load_settings
+from tests.functional.blobs import stored_blob
 from tests.functional.conftest import Deployment, cli_env
 from tests.functional.pages import open_status, receipt_from, submit_report
 
@@ -144,7 +145,7 @@ def test_an_independent_decoder_following_security_md_opens_the_case(deployment,
     file_id = json.loads(file_event.meta)["file_id"]
     described = json.loads(_open_item(key, case_id, f"file-meta:{file_id}", file_event.body))
     assert described["name"] == "rows.csv" and described["size"] == len(contents)
-    blob = (deployment.settings.data_dir / "blobs" / file_id).read_bytes()
+    blob = stored_blob(deployment.engine, file_id)
     assert _decrypt_file(key, case_id, file_id, blob) == contents
 
     # As the reporter, from the receipt alone.

@@ -158,3 +158,44 @@ def test_a_database_that_does_not_answer_does_not_stop_the_factory(tmp_path):
     )
     app = create_app(settings, {"TESTING": True})
     app.extensions["visselpipa.engine"].dispose()
+
+
+def test_migrate_moves_the_sealed_files_of_0011_into_the_database(deployment, client, monkeypatch):
+    import io
+
+    from caseflow.store import blobs as blob_store
+    from tests.functional.blobs import stored_blob, stored_blob_ids
+    from tests.functional.pages import submit_report
+    from tests.functional.test_attachment_checks import _stored_file
+
+    monkeypatch.setattr(blob_store, "ROW_BYTES", 65536)  # the upload's rows: several
+    contents = b"Anbud inkom 2026-03-04 kl 09.12 och oppnades samma kvall.\n" * 3000
+    status, _page = submit_report(client, files=(io.BytesIO(contents), "anbud.txt"))
+    assert status == 200
+    described, stored = _stored_file(deployment)
+    assert stored == contents
+    engine, settings = deployment.engine, deployment.settings
+    # The layout 0011 left: each sealed file under <data_dir>/blobs, an orphan
+    # of a failed request beside it.
+    (file_id,) = stored_blob_ids(engine)
+    blobs = settings.data_dir / "blobs"
+    blobs.mkdir()
+    (blobs / file_id).write_bytes(stored_blob(engine, file_id))
+    (blobs / ("f" * 32)).write_bytes(b"an orphan")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE blob_chunks")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
+
+    # Alembic alone does not know where the files are: it refuses, changing nothing.
+    with pytest.raises(RuntimeError, match="visselpipa migrate"):
+        migrate(engine)
+    assert schema_revision(engine) == "0011"
+
+    result = CliRunner().invoke(
+        main, ["migrate"], env=_env(settings.database_url, settings.data_dir, settings)
+    )
+    assert result.exit_code == 0, result.output
+    assert "moved 1 sealed files" in result.output
+    assert not blobs.exists()  # nothing of a file is a file any more
+    assert stored_blob_ids(engine) == [file_id]
+    assert _stored_file(deployment) == (described, stored)

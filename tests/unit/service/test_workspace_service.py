@@ -56,7 +56,7 @@ def world(engine, tmp_path):
     desks = bootstrap(engine, settings).created_desks
     cases = CaseService(engine, settings.rules)
     intake = Intake(engine, settings, cases)
-    workspace = Workspace(cases, settings.data_dir)
+    workspace = Workspace(cases)
     return settings, desks, cases, intake, workspace
 
 
