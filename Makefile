@@ -41,7 +41,7 @@ audit:
 
 # Re-extract the texts, merge them into the Swedish catalogue, compile it.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location -o /tmp/visselpipa.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_ngettext:1,2 --no-location -o /tmp/visselpipa.pot .
 	$(BIN)/pybabel update -i /tmp/visselpipa.pot -d app/translations -l sv --width=100
 	$(BIN)/pybabel compile -d app/translations -l sv
 

@@ -34,6 +34,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, SelectField, StringField
@@ -231,10 +232,12 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
     )
     if handed:
         flash(
-            _(
-                "%(n)d open case(s) they handled now have nobody assigned; the desk lead "
+            ngettext(
+                "%(num)d open case they handled now has nobody assigned; the desk lead "
+                "sees it in the inbox and assigns it.",
+                "%(num)d open cases they handled now have nobody assigned; the desk lead "
                 "sees them in the inbox and assigns each one.",
-                n=len(handed),
+                len(handed),
             ),
             "ok",
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, session
@@ -45,6 +46,39 @@ def local_target(text: str) -> str | None:
     return uri
 
 
+def _escape_translations(app: Flask) -> None:
+    """Translated strings are text, like any other: escaped in templates.
+
+    Jinja's i18n extension marks what ``_()`` returns as safe markup, so a
+    translation holding ``<desk>`` was read as a tag by the browser (and a
+    translator could have put any markup on a page). Escaping each string
+    before Jinja marks it keeps the placeholders' values escaped as before;
+    markup belongs in the template around the string, never inside it.
+    """
+    from flask_babel import get_translations
+    from markupsafe import escape
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: escape(get_translations().ugettext(s)),
+        ngettext=lambda s, p, n: escape(get_translations().ungettext(s, p, n)),
+        newstyle=True,
+        pgettext=lambda c, s: escape(get_translations().upgettext(c, s)),
+        npgettext=lambda c, s, p, n: escape(get_translations().unpgettext(c, s, p, n)),
+    )
+
+
+def error_items(*forms: Any) -> list[tuple[str, str]]:
+    """Every field error of ``forms`` as (field id, message), for an error summary
+    (the CSRF token's left out: its failure has a page of its own)."""
+    items = []
+    for form in forms:
+        for f in form:
+            if f.type == "CSRFTokenField":
+                continue
+            items.extend((f.id, str(message)) for message in f.errors)
+    return items
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = settings.default_locale
     app.config["BABEL_DEFAULT_TIMEZONE"] = "Europe/Stockholm"
@@ -56,6 +90,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         return chosen if chosen in LOCALES else settings.default_locale
 
     Babel(app, locale_selector=select_locale)
+    _escape_translations(app)
 
     @app.template_filter("filesize")
     def filesize(size: int) -> str:
@@ -70,6 +105,8 @@ def init_app(app: Flask, settings: Settings) -> None:
                 break
             value, unit = value / 1024, larger
         return f"{format_decimal(value, format='#,##0.#')} {unit}"
+
+    app.jinja_env.globals["error_items"] = error_items
 
     @app.context_processor
     def inject_locale() -> dict[str, object]:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from flask import Flask, Request, g, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from gunicorn.http.errors import (
@@ -293,10 +294,12 @@ def _guard_actions() -> Response | tuple[str, int, dict[str, str]] | None:
     if refusal is None:
         return None
     headers = {"Retry-After": str(refusal.retry_after)}
-    notice = _l(
-        "Many reports are being sent right now. Wait %(minutes)d minute(s) and send "
+    notice = lazy_ngettext(
+        "Many reports are being sent right now. Wait %(num)d minute and send "
         "again: what you wrote is still here.",
-        minutes=max(1, refusal.retry_after // 60),
+        "Many reports are being sent right now. Wait %(num)d minutes and send "
+        "again: what you wrote is still here.",
+        max(1, refusal.retry_after // 60),
     )
     handler = current_app.config.get("FORM_RERENDER", {}).get(request.endpoint)
     if handler is not None:

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -80,7 +81,11 @@ def staff_menu(role: str) -> list[tuple[str, str]]:
 
 def _locked_notice(error: LoginLocked) -> str:
     minutes = max(1, -(-error.retry_after // 60))
-    return _("Too many failed attempts. Wait %(minutes)d minute(s) and try again.", minutes=minutes)
+    return ngettext(
+        "Too many failed attempts. Wait %(num)d minute and try again.",
+        "Too many failed attempts. Wait %(num)d minutes and try again.",
+        minutes,
+    )
 
 
 def _refused_login() -> str:

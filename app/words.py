@@ -25,6 +25,12 @@ STATUS_TEXT = {
     "shredded": _l("Shredded"),
 }
 
+#: The actors of a case's timeline that are not staff (whose names are shown as they are).
+ACTOR_TEXT = {
+    "reporter": _l("The reporter"),
+    "system": _l("The system"),
+}
+
 DEADLINE_TEXT = {
     "acknowledgement": _l("Acknowledgement"),
     "feedback": _l("Feedback to the reporter"),

@@ -56,7 +56,7 @@ from wtforms.validators import (
 
 from app import services
 from app.staff_access import desk_private_key, require_staff
-from app.words import DEADLINE_TEXT, STATUS_TEXT
+from app.words import ACTOR_TEXT, DEADLINE_TEXT, STATUS_TEXT
 from caseflow.clock import STOCKHOLM
 from caseflow.domain import CommandKind
 from caseflow.domain.errors import CommandRefused
@@ -702,6 +702,7 @@ def _render_case(
         status_text=STATUS_TEXT,
         deadline_text=DEADLINE_TEXT,
         event_text=EVENT_TEXT,
+        actor_text=ACTOR_TEXT,
         notice=notice,
         changed=changed,
         # What was typed for an action the new state no longer offers: shown

@@ -159,7 +159,7 @@ def test_staff_handle_a_report_to_a_committee_recommendation(
     rows = staff.locator("table.inbox tr.case-row")
     expect(rows).to_have_count(1)
     row = rows.first
-    expect(row.locator("td.days-left")).to_have_text("7 dag(ar) kvar")
+    expect(row.locator("td.days-left")).to_have_text("7 dagar kvar")
     expect(row).to_contain_text("Mottagen")
     expect(row).to_contain_text(CATEGORY)
     expect(row).to_contain_text(AGENCY)
