@@ -335,8 +335,7 @@ def _load_head(file: Any) -> Any:
 )
 def verify(database_url: str | None, public_key: str | None, expect_file: Any) -> None:
     """Check the log's hash chain, Merkle tree and signed heads; with --expect, its completeness."""
-    from caseflow.store import create_engine, verify_log
-    from crypto.signing import Signer, key_id
+    from crypto.signing import Signer
 
     expected = None if expect_file is None else _load_head(expect_file)
     # An auditor holds a copy of the database and the published key, never
@@ -350,6 +349,20 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
     else:
         assert settings is not None  # loaded above whenever no key was given
         key = Signer(settings.signing_seed).public_key
+    code = check_log(url, key, expected)
+    if code != EXIT_VERIFIED:
+        sys.exit(code)
+
+
+def check_log(url: str, key: bytes, expected: Any) -> int:
+    """Verify the log at ``url`` against ``key`` (and the ``expected`` head, if any).
+
+    Prints the verdict as ``visselpipa verify`` does and returns its exit
+    code (``restore`` ends with the same check).
+    """
+    from caseflow.store import create_engine, verify_log
+    from crypto.signing import key_id
+
     engine = create_engine(url)
     try:
         try:
@@ -387,7 +400,7 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
                 f"ok: {summary}; holds the expected head of {expected.tree_size} events "
                 f"signed {expected.signed_at}, and the log is consistent with it ({root})"
             )
-            return
+            return EXIT_VERIFIED
         if report.events_checked == 0:
             click.echo(f"{summary} ({root})")
         else:
@@ -401,7 +414,7 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
             "this is a copy made without its -wal file",
             err=True,
         )
-        sys.exit(EXIT_UNANCHORED)
+        return EXIT_UNANCHORED
     where = (
         f"BROKEN at sequence number {report.first_bad_seq}"
         if report.first_bad_seq is not None
@@ -416,7 +429,7 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
             f"signed {last.signed_at}: the log is proven up to seq {last.head_seq}",
             err=True,
         )
-    sys.exit(EXIT_BROKEN)
+    return EXIT_BROKEN
 
 
 @main.command()
