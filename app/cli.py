@@ -1,4 +1,4 @@
-"""The ``visselpipa`` console command: init, serve, verify."""
+"""The ``visselpipa`` console command: init, serve, verify, backup, restore, …"""
 
 from __future__ import annotations
 
@@ -375,8 +375,7 @@ def _load_head(file: Any) -> Any:
 )
 def verify(database_url: str | None, public_key: str | None, expect_file: Any) -> None:
     """Check the log's hash chain, Merkle tree and signed heads; with --expect, its completeness."""
-    from caseflow.store import create_engine, verify_log
-    from crypto.signing import Signer, key_id
+    from crypto.signing import Signer
 
     expected = None if expect_file is None else _load_head(expect_file)
     # An auditor holds a copy of the database and the published key, never
@@ -390,6 +389,20 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
     else:
         assert settings is not None  # loaded above whenever no key was given
         key = Signer(settings.signing_seed).public_key
+    code = check_log(url, key, expected)
+    if code != EXIT_VERIFIED:
+        sys.exit(code)
+
+
+def check_log(url: str, key: bytes, expected: Any) -> int:
+    """Verify the log at ``url`` against ``key`` (and the ``expected`` head, if any).
+
+    Prints the verdict as ``visselpipa verify`` does and returns its exit
+    code (``restore`` ends with the same check).
+    """
+    from caseflow.store import create_engine, verify_log
+    from crypto.signing import key_id
+
     engine = create_engine(url)
     try:
         try:
@@ -427,7 +440,7 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
                 f"ok: {summary}; holds the expected head of {expected.tree_size} events "
                 f"signed {expected.signed_at}, and the log is consistent with it ({root})"
             )
-            return
+            return EXIT_VERIFIED
         if report.events_checked == 0:
             click.echo(f"{summary} ({root})")
         else:
@@ -441,7 +454,7 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
             "this is a copy made without its -wal file",
             err=True,
         )
-        sys.exit(EXIT_UNANCHORED)
+        return EXIT_UNANCHORED
     where = (
         f"BROKEN at sequence number {report.first_bad_seq}"
         if report.first_bad_seq is not None
@@ -456,7 +469,7 @@ def verify(database_url: str | None, public_key: str | None, expect_file: Any) -
             f"signed {last.signed_at}: the log is proven up to seq {last.head_seq}",
             err=True,
         )
-    sys.exit(EXIT_BROKEN)
+    return EXIT_BROKEN
 
 
 @main.command()
@@ -478,6 +491,124 @@ def head(database_url: str | None) -> None:
     if found is None:
         raise click.ClickException("no signed tree head yet: run visselpipa checkpoint")
     click.echo(found.document().decode("ascii"), nl=False)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup(dest: Path) -> None:
+    """Write a consistent backup of the database into DEST, a new directory, while serving.
+
+    DEST gets a copy of the database (SQLite's online backup, or pg_dump
+    --format=custom) and manifest.json: the day, the schema revision, the
+    secrets' fingerprints and the newest signed tree head, which `restore`
+    checks the copy against. It holds no secret: keep secrets.toml and the
+    recovery key apart from it (docs/operations.md, "Backup and restore").
+    """
+    from app.backup import BackupError, require_source, take_backup
+    from caseflow.clock import reporter_day, system_clock
+
+    settings = _settings()
+    try:
+        require_source(settings)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    engine = open_database(settings)
+    try:
+        made = take_backup(engine, settings, dest, reporter_day(system_clock()))
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        engine.dispose()
+    click.echo(
+        f"backup of {_redacted(settings.database_url)} written to {dest}: "
+        f"{made.database_file} and manifest.json (migration {made.schema_revision}, "
+        f"taken on {made.taken_on.isoformat()})"
+    )
+    if made.tree_head is None:
+        click.echo(
+            "WARNING: the log has no signed tree head yet, so nothing can show that a restore "
+            "of this backup is complete: run `visselpipa checkpoint` and back up again",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"a restore is checked against the signed tree head of {made.tree_head.tree_size} "
+            f"events signed {made.tree_head.signed_at}"
+        )
+    click.echo(
+        "It holds no secrets: keep secrets.toml (and the offline recovery key) apart from it."
+    )
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(src: Path) -> None:
+    """Restore the backup in SRC into the configured database, which must be empty.
+
+    Put the deployment's own secrets.toml into the data directory first.
+    Refuses a SQLite file that exists, a PostgreSQL database that has
+    tables, and a backup whose secrets' fingerprints are not the configured
+    ones. Then verifies the restored log against the signed tree head in the
+    backup, as `verify --expect` does, and exits with verify's code.
+    """
+    from app.backup import BackupError, read_backup, restore_backup
+    from caseflow.store import SchemaNotCurrent, create_engine, pending_migrations
+    from crypto.signing import Signer
+    from identity.deployment import compare_fingerprints
+
+    try:
+        preliminary = load_settings(require_secrets=False)
+    except ConfigError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+    secrets_path = preliminary.data_dir / SECRETS_FILE
+    if not preliminary.secret_key and not secrets_path.exists():
+        # `init` would write new secrets, with which no receipt in the
+        # backup opens: say so before anything else can suggest it.
+        raise click.ClickException(
+            f"no {secrets_path}: copy the deployment's own secrets.toml there (the one kept "
+            "apart from the backups) and run restore again; never run `visselpipa init` "
+            "first, its new secrets would open no case in the backup"
+        )
+    settings = _settings()
+    try:
+        manifest = read_backup(src)
+        # Compared before anything is written, with the message every
+        # command gives; the restored database is checked again below.
+        compare_fingerprints(manifest.fingerprints, settings)
+        restore_backup(src, manifest, settings)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    except ConfigError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+    click.echo(
+        f"restored the backup taken on {manifest.taken_on.isoformat()} into "
+        f"{_redacted(settings.database_url)}"
+    )
+    open_database(settings).dispose()  # the restored database's own record of the secrets
+    engine = create_engine(settings.database_url)
+    try:
+        pending = pending_migrations(engine)
+    except SchemaNotCurrent as e:
+        click.echo(f"WARNING: {e}", err=True)
+        pending = []
+    finally:
+        engine.dispose()
+    if pending:
+        click.echo(
+            f"the backup is at migration {manifest.schema_revision} and this version has "
+            f"{len(pending)} more: run `visselpipa migrate` before `visselpipa serve`"
+        )
+    code = check_log(
+        settings.database_url, Signer(settings.signing_seed).public_key, manifest.tree_head
+    )
+    if code == EXIT_UNANCHORED and manifest.tree_head is None:
+        click.echo(
+            "the backup was taken before the log had a signed tree head: compare the log "
+            "with a head published elsewhere (`visselpipa verify --expect HEAD_FILE`)",
+            err=True,
+        )
+    if code != EXIT_VERIFIED:
+        sys.exit(code)
 
 
 @main.command()

@@ -23,6 +23,7 @@ which secret differs and how to restore it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Final
 
 import sqlalchemy as sa
@@ -31,7 +32,13 @@ from caseflow.store.records import deployment_fingerprints_table
 from config.settings import PREFIX, SECRETS_FILE, ConfigError, Settings
 from crypto.signing import Signer
 
-__all__ = ["SecretsMismatch", "check_deployment_secrets", "fingerprints"]
+__all__ = [
+    "SecretsMismatch",
+    "check_deployment_secrets",
+    "compare_fingerprints",
+    "fingerprints",
+    "recorded_fingerprints",
+]
 
 _PERSONS: Final = {"tenant_salt": b"vp.fp.salt.v1", "signing_key": b"vp.fp.signkey.v1"}
 #: The setting that holds each secret, for the message.
@@ -87,9 +94,26 @@ def check_deployment_secrets(engine: sa.Engine, settings: Settings) -> None:
             "migration 0011, or not set up): run `visselpipa init --if-missing` "
             f"({type(e).__name__})"
         ) from None
-    wrong = [name for name in sorted(expected) if stored[name] != expected[name]]
+    compare_fingerprints(stored, settings)
+
+
+def compare_fingerprints(stored: Mapping[str, bytes], settings: Settings) -> None:
+    """Refuse ``settings`` whose secrets differ from the fingerprints ``stored``.
+
+    ``stored`` is what a database recorded (or what a backup's manifest says
+    its database recorded); a fingerprint it lacks is not compared.
+
+    :raises SecretsMismatch: naming the secret that differs and how to restore it.
+    """
+    expected = fingerprints(settings)
+    wrong = [name for name in sorted(expected) if name in stored and stored[name] != expected[name]]
     if wrong:
         raise SecretsMismatch(_message(wrong, settings))
+
+
+def recorded_fingerprints(conn: sa.Connection) -> dict[str, bytes]:
+    """The fingerprints the database behind ``conn`` recorded, by secret name."""
+    return _stored(conn)
 
 
 def _stored(conn: sa.Connection) -> dict[str, bytes]:

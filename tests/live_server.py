@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +34,9 @@ class LiveServer:
     data_dir: Path
     log: Path
     process: subprocess.Popen[bytes]
+    #: The environment it runs with: `run_visselpipa(server.env, ...)` runs a
+    #: command on the same deployment.
+    env: dict[str, str] = field(default_factory=dict)
 
     def output(self) -> str:
         try:
@@ -69,6 +72,15 @@ def _server_env(data_dir: Path) -> dict[str, str]:
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "app.cli", *args]
+
+
+def run_visselpipa(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `visselpipa ARGS` as an operator would, in ``env``; stdout and stderr captured."""
+    return subprocess.run(
+        _cli(*args), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 class _KeepRedirects(urllib.request.HTTPRedirectHandler):
@@ -124,10 +136,14 @@ def start_live_server(
     env: dict[str, str] | None = None,
     workers: int = 1,
     host: str = "127.0.0.1",
+    new_session: bool = False,
 ) -> Iterator[LiveServer]:
     """`visselpipa init` then `visselpipa serve` on a free port; stopped on exit.
 
     ``host`` is the address it listens on (any of 127.0.0.0/8 works on Linux).
+    With ``new_session`` the server and its workers form a process group of
+    their own (its id is the server's pid), which a test may kill at once.
+    Started again on the same ``base``, it serves the same data directory.
     """
     data_dir = base / "data"
     full_env = _server_env(data_dir)
@@ -150,8 +166,9 @@ def start_live_server(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
-    server = LiveServer(f"http://{host}:{port}", data_dir, log, process)
+    server = LiveServer(f"http://{host}:{port}", data_dir, log, process, full_env)
     try:
         _wait_until_serving(server)
         yield server
