@@ -104,7 +104,7 @@ def test_access_matrix(deployment, role, membership, recused):
 
 
 def _main(page: str) -> str:
-    return re.search(r"<main>(.*)</main>", page, re.S).group(1)
+    return re.search(r"<main[^>]*>(.*)</main>", page, re.S).group(1)
 
 
 ROUTES = [

@@ -174,7 +174,7 @@ def test_a_member_who_leaves_hands_their_cases_to_the_desk_lead(deployment):
     )
     assert response.status_code == 303
     told = text_of(admin.get("/staff/admin").get_data(as_text=True))
-    assert "1 öppna ärenden som medlemmen handlade" in told
+    assert "1 öppet ärende som medlemmen handlade" in told
 
     inbox = lead.get("/staff/inbox").get_data(as_text=True)
     assert 'id="unassigned-notice"' in inbox  # in front of the lead
