@@ -32,6 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import create_engine  # noqa: E402
+
+from tests.functional.blobs import stored_blob_ids  # noqa: E402
 from tests.functional.pages import hidden_fields  # noqa: E402
 from tests.live_server import start_live_server  # noqa: E402
 
@@ -173,6 +176,7 @@ def main() -> None:
         # about memory, and one derivation per upload does not change it.
         port = int(server.url.rsplit(":", 1)[1])
         worker = worker_pid(server.process.pid)
+        database = server.data_dir / "visselpipa.sqlite3"
         warm = Session("127.0.0.1", port)
         upload(warm, MIB)  # import everything, open the database, fill caches
         # One baseline for all repeats: memory an upload takes and the
@@ -185,12 +189,14 @@ def main() -> None:
             peak = max(idle, sampler.finish())
             if status != 200:
                 raise SystemExit(f"upload failed with HTTP {status}:\n{server.output()}")
-            blobs = list((server.data_dir / "blobs").iterdir())
+            blobs = stored_blob_ids(create_engine(f"sqlite:///{database}"))
+            on_disk = sum(f.stat().st_size for f in server.data_dir.glob("visselpipa.sqlite3*"))
             rows.append((idle, peak, seconds))
             print(
                 f"idle {idle / MIB:7.1f} MiB  peak {peak / MIB:7.1f} MiB  "
                 f"growth {(peak - idle) / MIB:6.1f} MiB  upload {seconds:6.2f} s  "
-                f"{args.mib / seconds:6.1f} MiB/s  ({len(blobs)} blobs)"
+                f"{args.mib / seconds:6.1f} MiB/s  ({len(blobs)} sealed files in the database, "
+                f"database + WAL {on_disk / MIB:.0f} MiB)"
             )
     growth = statistics.median((p - i) / MIB for i, p, _ in rows)
     seconds = statistics.median(s for _, _, s in rows)
