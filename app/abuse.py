@@ -34,7 +34,6 @@ worker's key stretching.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -45,6 +44,8 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from app import held_log
 
 SESSION_ID = "rl"
 SESSION_SINCE = "since"
@@ -90,7 +91,6 @@ class AbuseGuard:
         self.fallback = MovingWindowRateLimiter(MemoryStorage())
         self.actions = actions
         self.clock = clock
-        self._outage_logged_at = -1.0
 
     def note_visit(self) -> None:
         """Give the browser session an id and a start time (minutes, coarse).
@@ -142,13 +142,10 @@ class AbuseGuard:
         return None
 
     def _log_outage(self, error: StorageError) -> None:
-        # Once a minute at most; the dependency and the error's class, never
-        # anything of the request.
-        now = time.monotonic()
-        if self._outage_logged_at < 0 or now - self._outage_logged_at >= 60:
-            self._outage_logged_at = now
-            cause = type(error.storage_error).__name__
-            logging.getLogger("visselpipa").warning(
-                "rate-limit store unavailable (%s): counting in this process until it returns",
-                cause,
-            )
+        # The dependency and the error's class, never anything of the request;
+        # held and written once a day (app/held_log.py), so that the line does
+        # not carry the time of the request that found the store down.
+        cause = type(error.storage_error).__name__
+        held_log.note_warning(
+            f"rate-limit store unavailable ({cause}): counted in this process until it returned"
+        )

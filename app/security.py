@@ -34,7 +34,7 @@ from gunicorn.http.errors import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from app import unavailable
+from app import held_log, unavailable
 from app.abuse import AbuseGuard, Guarded, parse_limit
 from caseflow.service.uploads import DiscardingUpload
 from config.settings import Settings
@@ -224,9 +224,8 @@ def init_app(app: Flask, settings: Settings) -> None:
             return unavailable.answer(error, dependency)
         # Log the kind of failure only: an exception's message or traceback
         # may quote request data.
-        logging.getLogger("visselpipa").error(
-            "unhandled %s in %s", type(error).__name__, request.endpoint
-        )
+        # Held and written once a day: a line now would carry the request's time.
+        held_log.note_error(f"unhandled {type(error).__name__} in {request.endpoint}")
         title, text = ERROR_TEXT[500]
         return _error_page(500, title, text)
 

@@ -9,8 +9,9 @@ class here (``logger_class`` of ``visselpipa serve``):
 
 - drops the per-request lines for malformed requests: nothing is written
   because a client sent something odd;
-- keeps a request that failed below the app as one line with the exception's
-  type only (its message and traceback may quote the request);
+- keeps a request that failed below the app as the exception's type only
+  (its message and traceback may quote the request), counted and written
+  once a day with the app's other request-time lines (app/held_log.py);
 - stamps lines with the day only (whoever collects stderr, such as
   journald, adds its own time: see SECURITY.md);
 - and, as a last net, replaces any IP address in any line with
@@ -25,6 +26,8 @@ import re
 from typing import Any
 
 from gunicorn.glogging import Logger
+
+from app import held_log
 
 #: Lines gunicorn writes once per malformed request: dropped.
 _MALFORMED_REQUEST = "Invalid request from ip="
@@ -55,11 +58,12 @@ class _ClientRedaction(logging.Filter):
         if message.startswith(_MALFORMED_REQUEST):
             return False
         if message.startswith(_FAILED_REQUEST):
+            # Held and written once a day (app/held_log.py): a line now would
+            # carry the time of the request.
             kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
-            record.msg = f"{message.split(' %s')[0].rstrip('.')}: {kind or 'no exception'}"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
+            line = f"{message.split(' %s')[0].rstrip('.')}: {kind or 'no exception'}"
+            held_log.held.note(record.levelno, line)
+            return False
         text = record.getMessage()
         redacted = _ADDRESS_CANDIDATE.sub(self._redact, text)
         if redacted != text:

@@ -6,7 +6,8 @@ endpoint can re-render itself (the report form, the receipt form), and every
 other form's text is shown back on the error page so nothing typed is lost.
 Files are never kept (the page says so): their sealed blobs of this request
 are removed. The operator's log names the failing dependency and the error's
-class, nothing of the request.
+class, nothing of the request, in a line held and written once a day
+(app/held_log.py), so that no log line carries the time of a request.
 
 Failing open or closed, per dependency:
 
@@ -23,13 +24,14 @@ Failing open or closed, per dependency:
 from __future__ import annotations
 
 import errno
-import logging
 import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
+
+from app import held_log
 
 RETRY_AFTER_SECONDS = 30
 
@@ -83,7 +85,7 @@ def typed_text() -> list[tuple[str, str]]:
 
 
 def answer(error: BaseException, dependency: str) -> tuple[str, int, dict[str, str]]:
-    logging.getLogger("visselpipa").error("%s (%s): answered 503", dependency, type(error).__name__)
+    held_log.note_error(f"{dependency} ({type(error).__name__}): answered 503")
     uploads: Any = g.get("uploads")
     if uploads is not None:
         uploads.abandon()

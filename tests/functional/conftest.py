@@ -118,3 +118,37 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
 @pytest.fixture
 def client(deployment: Deployment) -> FlaskClient:
     return deployment.client()
+
+
+class OperatorLog:
+    """The operator's log of this process: what was written, what is held.
+
+    Lines that a request causes are held (app/held_log.py) and written once a
+    day; ``written_now`` is what reached the log while the test ran,
+    ``end_of_day`` writes what is held, as the midnight timer does, and returns
+    those lines.
+    """
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self._caplog = caplog
+
+    def written_now(self) -> list[str]:
+        return [r.getMessage() for r in self._caplog.records if r.name == "visselpipa"]
+
+    def end_of_day(self) -> list[str]:
+        from app.held_log import held
+
+        self._caplog.clear()
+        held.flush()
+        return self.written_now()
+
+
+@pytest.fixture
+def operator_log(caplog: pytest.LogCaptureFixture) -> Iterator[OperatorLog]:
+    from app.held_log import held
+
+    held.flush()  # what earlier tests left
+    caplog.set_level("WARNING", logger="visselpipa")
+    caplog.clear()
+    yield OperatorLog(caplog)
+    held.flush()
