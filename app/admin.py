@@ -44,7 +44,9 @@ from app import services
 from app.staff_access import desk_private_key, require_staff
 from app.words import ROLE_TEXT
 from caseflow.service.handover import hand_over
+from crypto.signing import Signer
 from identity import accounts
+from identity.key_log import DeskKeyMismatch
 from identity.roles import ADMIN_ROLES, DESK_ROLES, ROLES
 from identity.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -216,7 +218,7 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
         return _render_admin(400)
     staff_id = form.staff_id.data or ""
     with services.engine().begin() as conn:
-        removed = accounts.remove_desk_member(conn, desk_id, staff_id)
+        removed = accounts.remove_desk_member(conn, desk_id, staff_id, _signer(), g.staff.id)
     if not removed:
         flash(_("That account is not a member of the desk."), "error")
         return _render_admin(404)
@@ -244,6 +246,10 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
 
 
 # -- a desk lead adds members to their own desk ----------------------------------------
+
+
+def _signer() -> Signer:
+    return Signer(services.settings().signing_seed)
 
 
 def _render_members(desk_id: str, form: AddMemberForm, status: int = 200) -> tuple[str, int]:
@@ -289,7 +295,17 @@ def desk_members(desk_id: str) -> tuple[str, int] | Response:
         abort(403)
     try:
         with services.engine().begin() as conn:
-            accounts.add_desk_member(conn, desk_id, member.id, key)
+            accounts.add_desk_member(conn, desk_id, member.id, key, _signer(), g.staff.id)
+    except DeskKeyMismatch:
+        # The key this lead holds is not the one the signed log names: the
+        # tables were changed behind the log. Refused; `visselpipa check` says more.
+        form.username.errors = [
+            _(
+                "The desk's key does not match the signed log, so no key was given. "
+                "Ask the operator to run visselpipa check."
+            )
+        ]
+        return _render_members(desk_id, form, 409)
     except sa.exc.IntegrityError:
         # Added by another lead between the check and the insert.
         form.username.errors = [_("This account is a member of the desk already.")]

@@ -106,6 +106,7 @@ def init(demo: bool, if_missing: bool) -> None:
     # 0012 copies the sealed files of <data_dir>/blobs into the database.
     migrate(engine, attributes=_migration_attributes(settings))
     remove_migrated_blobs(engine, data_dir)
+    _adopt_desk_keys(engine, settings)
     try:
         result = bootstrap(engine, settings, demo=demo)
     except ConfigError as e:
@@ -146,10 +147,18 @@ def _require_current_schema(settings: Settings, *, strict: bool = False) -> None
         create_engine,
         require_current_schema,
     )
+    from identity.key_log import desks_missing_from_log
 
     engine = create_engine(settings.database_url)
     try:
         require_current_schema(engine)
+        with engine.connect() as conn:
+            unlogged = desks_missing_from_log(conn)
+        if unlogged:
+            raise click.ClickException(
+                f"the keys of desk(s) {', '.join(unlogged)} are not in the signed log yet: "
+                "run `visselpipa migrate`"
+            )
     except SchemaNotCurrent as e:
         raise click.ClickException(str(e)) from None
     except StoreUnavailable as e:
@@ -190,18 +199,35 @@ def migrate_command() -> None:
             raise click.ClickException(
                 "the database has no tables yet: run `visselpipa init` to set it up"
             )
-        if not pending:
-            click.echo(f"the database is up to date (migration {current})")
-            return
-        migrate(engine, attributes=_migration_attributes(settings))
-        removed = remove_migrated_blobs(engine, settings.data_dir)
+        if pending:
+            migrate(engine, attributes=_migration_attributes(settings))
+        removed = remove_migrated_blobs(engine, settings.data_dir) if pending else 0
         after = schema_revision(engine)
+        adopted = _adopt_desk_keys(engine, settings)
     finally:
         engine.dispose()
+    if adopted:
+        click.echo(
+            f"recorded the keys and members of desk(s) {', '.join(adopted)} in the signed log; "
+            "compare `visselpipa desk-keys` with your own records of them"
+        )
+    if not pending:
+        click.echo(f"the database is up to date (migration {current})")
+        return
     click.echo(f"migrated from {current} to {after}: applied {', '.join(pending)}")
     if removed:
         blobs = settings.data_dir / "blobs"
         click.echo(f"moved {removed} sealed files from {blobs} into the database")
+
+
+def _adopt_desk_keys(engine: Any, settings: Settings) -> list[str]:
+    """Sign into the log the desk keys and members of a database made before
+    the key log (identity/key_log.py); nothing for one that has them."""
+    from crypto.signing import Signer
+    from identity.key_log import adopt_existing_desks
+
+    with engine.begin() as conn:
+        return adopt_existing_desks(conn, Signer(settings.signing_seed))
 
 
 def _migration_attributes(settings: Settings) -> dict[str, Any]:
@@ -423,12 +449,35 @@ def check_log(url: str, key: bytes, expected: Any) -> int:
                 done = checked
 
             report = verify_log(engine, key, progress=progress, expected=expected)
+        from identity.key_log import check_desk_tables
+
+        with engine.connect() as conn:
+            desk_problems = check_desk_tables(conn, key)
+            others = conn.execute(
+                sa.text("SELECT count(*) FROM events WHERE stream_id NOT LIKE 'dk:%'")
+            ).scalar_one()
     finally:
         engine.dispose()
     last = report.last_good
+    for problem in desk_problems:
+        # The desks and desk_members tables, which the intake seals to, against
+        # the signed key events of the log (identity/key_log.py).
+        click.echo(f"BROKEN: {problem}", err=True)
+    if report.ok and desk_problems:
+        click.echo(
+            f"the log itself verifies ({report.events_checked} events), but the desk "
+            "tables do not match its signed desk keys and members",
+            err=True,
+        )
+        return EXIT_BROKEN
     if report.ok:
         if report.events_checked == 0:
             summary = "empty: the log holds no events"
+        elif others == 0:
+            summary = (
+                f"fresh installation: the log holds only the desks' signed keys and members "
+                f"({report.events_checked} events), no report yet"
+            )
         else:
             summary = f"{report.events_checked} events, {report.checkpoints_checked} checkpoints"
             if last is not None:
@@ -441,7 +490,7 @@ def check_log(url: str, key: bytes, expected: Any) -> int:
                 f"signed {expected.signed_at}, and the log is consistent with it ({root})"
             )
             return EXIT_VERIFIED
-        if report.events_checked == 0:
+        if report.events_checked == 0 or others == 0:
             click.echo(f"{summary} ({root})")
         else:
             click.echo(f"no damage found: {summary} ({root})")
@@ -609,6 +658,44 @@ def restore(src: Path) -> None:
         )
     if code != EXIT_VERIFIED:
         sys.exit(code)
+
+
+@main.command("desk-keys")
+def desk_keys_command() -> None:
+    """Print each desk's key and members as the signed log records them.
+
+    Fingerprints are 16 hex digits of a key's hash: compare them with the
+    ones noted when the desk was set up or a member added. Exit 1, naming
+    each, when the desks or desk_members tables disagree with the log.
+    """
+    from caseflow.store.records import staff_table
+    from crypto.signing import Signer, key_id
+    from identity.key_log import check_desk_tables, read_desk_log
+
+    settings = _settings()
+    verify_key = Signer(settings.signing_seed).public_key
+    engine = open_database(settings)
+    try:
+        with engine.connect() as conn:
+            names = dict(conn.execute(sa.select(staff_table.c.id, staff_table.c.username)).all())
+            desks = [d.id for d in settings.desks]
+            logs = [read_desk_log(conn, desk_id, verify_key) for desk_id in desks]
+            problems = check_desk_tables(conn, verify_key)
+    finally:
+        engine.dispose()
+    click.echo(f"signed by the deployment key {key_id(verify_key)}")
+    for log in logs:
+        if not log.public_key:
+            click.echo(f"{log.desk_id}: no key in the signed log")
+            continue
+        click.echo(f"{log.desk_id}: key version {log.key_version}, key {key_id(log.public_key)}")
+        for staff_id, member_key in sorted(log.members.items(), key=lambda m: names.get(m[0], "")):
+            name = names.get(staff_id, f"(account {staff_id} no longer exists)")
+            click.echo(f"  {name}: key {key_id(member_key)}")
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if problems:
+        sys.exit(1)
 
 
 @main.command()
@@ -797,8 +884,9 @@ TICK_STALE_DAYS = 1
 def check(now_text: str | None) -> None:
     """Exit 0 when the deployment is healthy, 1 naming each problem (for a monitor).
 
-    Checks that the database answers, that no migration is pending and that
-    `tick` succeeded today or yesterday (and has not failed since).
+    Checks that the database answers, that no migration is pending, that
+    the desk tables match the signed desk keys and members of the log, and
+    that `tick` succeeded today or yesterday (and has not failed since).
     """
     from datetime import timedelta
 
@@ -806,6 +894,8 @@ def check(now_text: str | None) -> None:
     from caseflow.store import SchemaNotCurrent, StoreUnavailable, create_engine
     from caseflow.store import require_current_schema as _require
     from caseflow.store.operations import TICK, last_run
+    from crypto.signing import Signer
+    from identity.key_log import check_desk_tables
 
     today = reporter_day(_moment(now_text))
     settings = _settings()
@@ -815,6 +905,8 @@ def check(now_text: str | None) -> None:
         try:
             _require(engine)
             run = last_run(engine, TICK)
+            with engine.connect() as conn:
+                problems.extend(check_desk_tables(conn, Signer(settings.signing_seed).public_key))
         except (SchemaNotCurrent, StoreUnavailable) as e:
             problems.append(str(e))
             run = None

@@ -157,17 +157,25 @@ def _unlock_desk(conn: sa.Connection, desk_id: str, recovery: PrivateKey) -> Pri
 @_recovery_key
 def add_desk_member(desk: str, username: str, recovery_key_file: Path) -> None:
     """Give USERNAME the key of DESK (sealed to their public key)."""
+    from crypto.signing import Signer
     from identity import accounts
+    from identity.key_log import OPERATOR, DeskKeyMismatch
 
     recovery = read_recovery_key(recovery_key_file)
-    engine = open_database(_settings())
+    settings = _settings()
+    engine = open_database(settings)
     try:
         with engine.begin() as conn:
             member = _member(conn, username)
             desk_key = _unlock_desk(conn, desk, recovery)
             if desk in accounts.member_desks(conn, member.id):
                 raise click.ClickException(f"{username} is already a member of {desk}")
-            accounts.add_desk_member(conn, desk, member.id, desk_key)
+            try:
+                accounts.add_desk_member(
+                    conn, desk, member.id, desk_key, Signer(settings.signing_seed), OPERATOR
+                )
+            except DeskKeyMismatch as e:
+                raise click.ClickException(f"refused, nothing was changed: {e}") from None
     finally:
         engine.dispose()
     click.echo(f"{username} is now a member of {desk}")
@@ -191,16 +199,19 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
     """
     from caseflow.service.cases import CaseService
     from caseflow.service.handover import hand_over
+    from crypto.signing import Signer
     from identity import accounts
     from identity.desk_keys import RotationRefused, rotate_desk_key
+    from identity.key_log import OPERATOR, DeskKeyMismatch
 
     recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
     settings = _settings()
+    signer = Signer(settings.signing_seed)
     engine = open_database(settings)
     try:
         with engine.begin() as conn:
             member = _member(conn, username)
-            if not accounts.remove_desk_member(conn, desk, member.id):
+            if not accounts.remove_desk_member(conn, desk, member.id, signer, OPERATOR):
                 raise click.ClickException(f"{username} is not a member of {desk}")
             rotation = None
             if recovery is not None:
@@ -208,9 +219,9 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
                 if current is None:
                     raise click.ClickException(f"no desk named {desk!r}")
                 try:
-                    rotation = rotate_desk_key(conn, desk, current)
-                except RotationRefused as e:
-                    raise click.ClickException(str(e)) from None
+                    rotation = rotate_desk_key(conn, desk, current, signer, OPERATOR)
+                except (RotationRefused, DeskKeyMismatch) as e:
+                    raise click.ClickException(f"refused, nothing was changed: {e}") from None
         handed = hand_over(CaseService(engine, settings.rules), desk, member.id, "operator")
     finally:
         engine.dispose()

@@ -13,6 +13,7 @@ from caseflow.service.intake import Intake
 from caseflow.store import StoreUnavailable, create_engine, require_current_schema
 from config.settings import Settings
 from crypto.kdf import KdfCost, seconds_per_derivation
+from crypto.signing import Signer
 from identity.deployment import check_deployment_secrets
 from identity.reporter_sessions import ReporterSessions
 from identity.staff_auth import StaffAuth, Throttle
@@ -67,6 +68,7 @@ def make_staff_auth(engine: sa.Engine, settings: Settings) -> StaffAuth:
             settings.login_lock_seconds,
             settings.login_max_lock_seconds,
         ),
+        signer=Signer(settings.signing_seed),
     )
 
 

@@ -17,6 +17,10 @@ Failing open or closed, per dependency:
   The sealed files live in the database (caseflow/store/blobs.py), so a full
   disk usually shows as the database's own error (SQLite's SQLITE_FULL,
   PostgreSQL's disk-full class), which is named "disk full" too.
+- **the desk keys**: closed. A desk key in the ``desks`` table that the signed
+  log does not name (identity/key_log.py) may be an attacker's: the report is
+  not sealed to it, the reporter's text comes back, and ``visselpipa check``
+  names the desk.
 - **rate-limit store (Redis)**: open, in app/abuse.py: counting falls back to
   each process, so an outage of the counters does not stop intake.
 """
@@ -32,6 +36,7 @@ from flask import current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from app import held_log
+from identity.key_log import DeskKeyMismatch
 
 RETRY_AFTER_SECONDS = 30
 
@@ -46,11 +51,16 @@ _MACHINERY = ("csrf_token", "form_token", "action", "version")
 
 def failing_dependency(error: BaseException) -> str | None:
     """What failed, in the operator's words (``"database unavailable"``, ``"disk
-    full"``, ``"disk failing"``), or None: from the error or what caused it."""
+    full"``, ``"disk failing"``, ``"desk key check failed"``), or None: from the
+    error or what caused it."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, DeskKeyMismatch):
+            # The desks table and the signed log disagree: nothing is sealed
+            # until the operator finds out why (`visselpipa check` names the desk).
+            return "desk key check failed"
         if isinstance(current, sa.exc.DBAPIError) and _database_disk_full(current.orig):
             return "disk full"
         down = isinstance(current, sa.exc.OperationalError | sa.exc.InterfaceError)

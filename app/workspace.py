@@ -70,6 +70,7 @@ from caseflow.service.workspace import (
     StaffCaseView,
     Workspace,
 )
+from crypto.signing import Signer
 from identity.roles import CASE_ROLES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff")
@@ -548,7 +549,10 @@ def _labels() -> dict[str, dict[str, str]]:
 @bp.record_once
 def _register(state: Any) -> None:
     app = state.app
-    app.extensions["visselpipa.workspace"] = Workspace(app.extensions["visselpipa.cases"])
+    signing_seed = app.config["VISSELPIPA"].signing_seed
+    app.extensions["visselpipa.workspace"] = Workspace(
+        app.extensions["visselpipa.cases"], Signer(signing_seed).public_key
+    )
 
     @app.template_filter("staff_time")
     def staff_time(value: str) -> str:

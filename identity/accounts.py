@@ -2,6 +2,9 @@
 
 - Each desk has an X25519 key pair. Its private half is stored only sealed:
   to each member's public key, and to the organisation recovery key.
+- Every desk key and every membership change is also a signed event in the
+  log (:mod:`identity.key_log`), which the intake and rotations trust over
+  the tables.
 - Each staff member has a key pair whose private half is encrypted under a
   key derived from their password (Argon2id); the password itself is kept
   as an Argon2id hash for login.
@@ -27,7 +30,9 @@ from caseflow.store.records import (
 )
 from crypto.kdf import KdfCost
 from crypto.sealing import open_sealed, seal_to
+from crypto.signing import Signer
 from crypto.userkeys import wrap_private_key
+from identity import key_log
 from identity.roles import ROLES
 
 #: The salt role of a staff key's derivation: the row's own ``key_salt``.
@@ -75,8 +80,17 @@ def recovery_public_key(conn: sa.Connection) -> PublicKey | None:
     return None if raw is None else PublicKey(raw)
 
 
-def create_desk(conn: sa.Connection, desk_id: str, recovery_key: PublicKey) -> PrivateKey:
-    """Create a desk and return its private key (to seal to the first members)."""
+def create_desk(
+    conn: sa.Connection,
+    desk_id: str,
+    recovery_key: PublicKey,
+    signer: Signer,
+    actor: str = key_log.SYSTEM,
+) -> PrivateKey:
+    """Create a desk and return its private key (to seal to the first members).
+
+    Its public key is also a signed event in the log (:mod:`identity.key_log`).
+    """
     private = PrivateKey.generate()
     conn.execute(
         sa.insert(desks_table).values(
@@ -86,6 +100,7 @@ def create_desk(conn: sa.Connection, desk_id: str, recovery_key: PublicKey) -> P
             recovery_sealed_key=seal_to(recovery_key, bytes(private)),
         )
     )
+    key_log.record_desk_key(conn, signer, desk_id, 1, private.public_key, actor)
     return private
 
 
@@ -121,8 +136,21 @@ def create_staff(
 
 
 def add_desk_member(
-    conn: sa.Connection, desk_id: str, staff_id: str, desk_private: PrivateKey
+    conn: sa.Connection,
+    desk_id: str,
+    staff_id: str,
+    desk_private: PrivateKey,
+    signer: Signer,
+    actor: str,
 ) -> None:
+    """Seal the desk key to the account's public key, and record it in the log.
+
+    :raises key_log.DeskKeyMismatch: when ``desk_private`` is not the key
+        the signed log names for the desk (nothing is sealed).
+    """
+    current = key_log.current_desk_keys(conn, [desk_id], signer.public_key)[desk_id]
+    if bytes(current) != bytes(desk_private.public_key):
+        raise key_log.DeskKeyMismatch(desk_id, "the key given is not the desk's current key")
     public = conn.execute(
         sa.select(staff_table.c.public_key).where(staff_table.c.id == staff_id)
     ).scalar_one()
@@ -133,9 +161,12 @@ def add_desk_member(
             sealed_desk_key=seal_to(PublicKey(public), bytes(desk_private)),
         )
     )
+    key_log.record_member_added(conn, signer, desk_id, staff_id, bytes(public), actor)
 
 
-def remove_desk_member(conn: sa.Connection, desk_id: str, staff_id: str) -> bool:
+def remove_desk_member(
+    conn: sa.Connection, desk_id: str, staff_id: str, signer: Signer, actor: str
+) -> bool:
     """Delete the member's sealed copy of the desk key; False if there was none.
 
     The desk is marked ``rotation_due``: a copy of the key the member may
@@ -150,6 +181,7 @@ def remove_desk_member(conn: sa.Connection, desk_id: str, staff_id: str) -> bool
     )
     if not result.rowcount:
         return False
+    key_log.record_member_removed(conn, signer, desk_id, staff_id, actor)
     conn.execute(
         sa.update(desks_table).where(desks_table.c.id == desk_id).values(rotation_due=True)
     )

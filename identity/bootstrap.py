@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from nacl.public import PrivateKey
 
 from config.settings import Settings
-from identity import accounts
+from crypto.signing import Signer
+from identity import accounts, key_log
 from identity.deployment import check_deployment_secrets
 
 DEMO_STAFF = (
@@ -46,6 +47,7 @@ def bootstrap(engine: sa.Engine, settings: Settings, *, demo: bool = False) -> B
     """
     check_deployment_secrets(engine, settings)
     result = Bootstrap()
+    signer = Signer(settings.signing_seed)
     with engine.begin() as conn:
         existing = accounts.desk_ids(conn)
         missing = [d.id for d in settings.desks if d.id not in existing]
@@ -57,7 +59,7 @@ def bootstrap(engine: sa.Engine, settings: Settings, *, demo: bool = False) -> B
         accounts.remember_recovery_key(conn, result.recovery_key.public_key)
         for desk_id in missing:
             result.created_desks[desk_id] = accounts.create_desk(
-                conn, desk_id, result.recovery_key.public_key
+                conn, desk_id, result.recovery_key.public_key, signer
             )
         if demo:
             for username, role, desks in DEMO_STAFF:
@@ -66,7 +68,12 @@ def bootstrap(engine: sa.Engine, settings: Settings, *, demo: bool = False) -> B
                 for desk_id in desks:
                     if desk_id in result.created_desks:
                         accounts.add_desk_member(
-                            conn, desk_id, member.id, result.created_desks[desk_id]
+                            conn,
+                            desk_id,
+                            member.id,
+                            result.created_desks[desk_id],
+                            signer,
+                            key_log.SYSTEM,
                         )
                 result.demo_passwords[username] = (role, password)
     return result

@@ -32,8 +32,10 @@ import sqlalchemy as sa
 from nacl.public import PrivateKey, PublicKey
 
 from caseflow.store.events import APPEND_LOCK_KEY
-from caseflow.store.records import desk_members_table, desks_table, grants_table, staff_table
+from caseflow.store.records import desk_members_table, desks_table, grants_table
 from crypto.sealing import open_grant, seal_grant, seal_to
+from crypto.signing import Signer
+from identity import key_log
 from identity.accounts import open_desk_key, recovery_public_key
 
 
@@ -61,19 +63,37 @@ def _lock(conn: sa.Connection) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
 
 
-def rotate_desk_key(conn: sa.Connection, desk_id: str, current: PrivateKey) -> Rotation:
+def rotate_desk_key(
+    conn: sa.Connection, desk_id: str, current: PrivateKey, signer: Signer, actor: str
+) -> Rotation:
     """Rotate ``desk_id``'s key in the caller's (writing) transaction; see the module text.
+
+    The new key is sealed to the members the signed log names, each to the
+    public key the log recorded for them, never to what the tables say; the
+    new public key is a signed event too.
 
     :raises RotationRefused: if ``current`` is not the desk's key, or no
         organisation recovery key is recorded (the new key would be lost
         with its last member).
+    :raises key_log.DeskKeyMismatch: if the tables disagree with the log.
     """
     _lock(conn)
     desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == desk_id)).first()
     if desk is None:
         raise RotationRefused(f"there is no desk {desk_id!r}")
-    if bytes(current.public_key) != bytes(desk.public_key):
+    logged = key_log.current_desk_keys(conn, [desk_id], signer.public_key)[desk_id]
+    if bytes(current.public_key) != bytes(logged):
         raise RotationRefused(f"the key given is not the current key of desk {desk_id!r}")
+    members = key_log.logged_members(conn, desk_id, signer.public_key)
+    in_table = set(
+        conn.execute(
+            sa.select(desk_members_table.c.staff_id).where(desk_members_table.c.desk_id == desk_id)
+        ).scalars()
+    )
+    if in_table != set(members):
+        raise key_log.DeskKeyMismatch(
+            desk_id, "the desk_members table and the signed log name different members"
+        )
     recovery = recovery_public_key(conn)
     if recovery is None:
         raise RotationRefused("no organisation recovery key is recorded: run `visselpipa init`")
@@ -101,19 +121,14 @@ def rotate_desk_key(conn: sa.Connection, desk_id: str, current: PrivateKey) -> R
             .values(sealed_key=sa.bindparam("b_sealed_key")),
             resealed,
         )
-    members = conn.execute(
-        sa.select(desk_members_table.c.staff_id, staff_table.c.public_key)
-        .join(staff_table, staff_table.c.id == desk_members_table.c.staff_id)
-        .where(desk_members_table.c.desk_id == desk_id)
-    ).all()
-    for staff_id, public in members:
+    for staff_id, public in sorted(members.items()):
         conn.execute(
             sa.update(desk_members_table)
             .where(
                 desk_members_table.c.desk_id == desk_id,
                 desk_members_table.c.staff_id == staff_id,
             )
-            .values(sealed_desk_key=seal_to(PublicKey(bytes(public)), bytes(new)))
+            .values(sealed_desk_key=seal_to(PublicKey(public), bytes(new)))
         )
     version = int(desk.key_version) + 1
     conn.execute(
@@ -126,11 +141,12 @@ def rotate_desk_key(conn: sa.Connection, desk_id: str, current: PrivateKey) -> R
             rotation_due=False,
         )
     )
+    key_log.record_desk_key(conn, signer, desk_id, version, new.public_key, actor)
     return Rotation(desk_id, version, len(resealed), len(members), new)
 
 
 def open_or_rotate(
-    engine: sa.Engine, desk_id: str, staff_id: str, user_private: PrivateKey
+    engine: sa.Engine, desk_id: str, staff_id: str, user_private: PrivateKey, signer: Signer
 ) -> PrivateKey | None:
     """The desk key as this member holds it, rotating it first if a rotation is due.
 
@@ -152,4 +168,4 @@ def open_or_rotate(
         current = open_desk_key(conn, desk_id, staff_id, user_private)
         if current is None or not still_due:
             return current
-        return rotate_desk_key(conn, desk_id, current).private_key
+        return rotate_desk_key(conn, desk_id, current, signer, staff_id).private_key

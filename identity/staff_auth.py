@@ -44,6 +44,7 @@ from caseflow.store.records import (
 from crypto import CryptoError
 from crypto.kdf import KdfCost
 from crypto.sealing import open_sealed, seal_to
+from crypto.signing import Signer
 from crypto.userkeys import unwrap_private_key, wrap_private_key
 from identity.accounts import (
     KEY_SALT,
@@ -174,8 +175,11 @@ class StaffAuth:
         throttle: Throttle | None = None,
         clock: Clock = system_clock,
         issuer: str = "Visselpipa",
+        signer: Signer | None = None,
     ) -> None:
-        """``throttle_key`` (32 bytes, secret) keys the username hashes."""
+        """``throttle_key`` (32 bytes, secret) keys the username hashes;
+        ``signer`` (the deployment's) signs a desk key rotated at a member's
+        sign-in (:meth:`desk_key`)."""
         if len(throttle_key) != 32:
             raise ValueError("throttle_key must be 32 bytes")
         self.engine = engine
@@ -185,6 +189,7 @@ class StaffAuth:
         self.throttle_key = throttle_key
         self.clock = clock
         self.issuer = issuer
+        self.signer = signer
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -336,7 +341,9 @@ class StaffAuth:
 
         Rotates the desk key first when a member's removal asked for it.
         """
-        return open_or_rotate(self.engine, desk_id, staff_id, private_key)
+        if self.signer is None:
+            raise RuntimeError("desk keys are opened only by a StaffAuth with the signer")
+        return open_or_rotate(self.engine, desk_id, staff_id, private_key, self.signer)
 
     # -- enrolment --------------------------------------------------------------
 

@@ -28,7 +28,6 @@ from caseflow.service.uploads import DescribedFile, SealedUpload, file_meta_item
 from caseflow.store import RecordedEvent
 from caseflow.store.records import (
     desk_members_table,
-    desks_table,
     files_table,
     grants_table,
     reporter_index_table,
@@ -38,6 +37,8 @@ from crypto import CryptoError, InvalidReceipt
 from crypto.kdf import KdfCost, ReporterKeys, derive_reporter_keys
 from crypto.receipt import Receipt
 from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
+from crypto.signing import Signer
+from identity import key_log
 from identity.reporter_sessions import CaseAccess
 
 REPORT_ITEM = "report"
@@ -173,6 +174,8 @@ class Intake:
         self.settings = settings
         self.cases = cases
         self.clock = clock
+        #: Checks the desk keys the report is sealed to (identity.key_log).
+        self.log_key = Signer(settings.signing_seed).public_key
 
     # -- submitting ---------------------------------------------------------
 
@@ -256,17 +259,12 @@ class Intake:
             members.setdefault(row.desk_id, set()).add(row.staff_id)
         return {desk: frozenset(staff) for desk, staff in members.items()}
 
-    @staticmethod
-    def _desk_public_keys(conn: sa.Connection, desks: list[str]) -> dict[str, PublicKey]:
-        rows = conn.execute(
-            sa.select(desks_table.c.id, desks_table.c.public_key).where(desks_table.c.id.in_(desks))
-        ).all()
-        found = {row.id: PublicKey(row.public_key) for row in rows}
-        missing = set(desks) - set(found)
-        if missing:
-            # Failing closed: a case nobody can read is worse than a refused one.
-            raise LookupError(f"desk(s) without a key: {sorted(missing)}; run `visselpipa init`")
-        return found
+    def _desk_public_keys(self, conn: sa.Connection, desks: list[str]) -> dict[str, PublicKey]:
+        # Failing closed: a case nobody can read is worse than a refused one,
+        # and a case sealed to a key the signed log does not name is worse
+        # still. Raises key_log.DeskKeyMismatch (a 503, and `visselpipa check`
+        # names the desk) or LookupError.
+        return key_log.current_desk_keys(conn, desks, self.log_key)
 
     @staticmethod
     def _file_steps(case_id: str, key: CaseKey, files: Sequence[DescribedFile]) -> list[Step]:

@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from nacl.public import PrivateKey, PublicKey
+from nacl.public import PrivateKey
 
 from caseflow.clock import STOCKHOLM, Clock, system_clock
 from caseflow.domain import TABLE, CaseState, CommandKind, Status
@@ -72,7 +72,6 @@ from caseflow.store.blobs import blob_exists, open_blob
 from caseflow.store.projections import case_index_table, case_recusals_table
 from caseflow.store.records import (
     desk_members_table,
-    desks_table,
     files_table,
     grants_table,
     staff_table,
@@ -80,6 +79,7 @@ from caseflow.store.records import (
 from crypto import CryptoError
 from crypto.files import decrypt_stream
 from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
+from identity import key_log
 from identity.roles import CASE_ROLES, COMMITTEE_ROLE
 
 #: The desk whose committee members deliberate: recommendations and sanctions
@@ -311,14 +311,24 @@ def check_access(staff: StaffLike, state: CaseState) -> list[str]:
 
 
 def _hand_key_to_desk(
-    conn: sa.Connection, case_id: str, key: CaseKey, from_desk: str | None, to_desk: str
+    conn: sa.Connection,
+    case_id: str,
+    key: CaseKey,
+    from_desk: str | None,
+    to_desk: str,
+    log_key: bytes,
 ) -> None:
-    """A referral to another desk: seal the case key to it and take the old desk's grant away."""
-    public = conn.execute(
-        sa.select(desks_table.c.public_key).where(desks_table.c.id == to_desk)
-    ).scalar_one_or_none()
-    if public is None:
-        raise CommandRefused(CommandKind.REFER, case_id, f"the desk {to_desk} has no key yet")
+    """A referral to another desk: seal the case key to it and take the old desk's grant away.
+
+    Sealed only to the desk key the signed log names (identity.key_log):
+    :class:`key_log.DeskKeyMismatch` when the desks table says otherwise.
+    """
+    try:
+        public = key_log.current_desk_keys(conn, [to_desk], log_key)[to_desk]
+    except LookupError:
+        raise CommandRefused(
+            CommandKind.REFER, case_id, f"the desk {to_desk} has no key yet"
+        ) from None
     if from_desk:
         conn.execute(
             sa.delete(grants_table).where(
@@ -329,7 +339,7 @@ def _hand_key_to_desk(
         sa.insert(grants_table).values(
             case_id=case_id,
             recipient=f"desk:{to_desk}",
-            sealed_key=seal_grant(key, case_id, PublicKey(public)),
+            sealed_key=seal_grant(key, case_id, public),
         )
     )
 
@@ -364,9 +374,12 @@ _BODY_EVENT = {
 class Workspace:
     """The staff workspace's service. Views ask for this; it asks the case service."""
 
-    def __init__(self, cases: CaseService, clock: Clock = system_clock) -> None:
+    def __init__(self, cases: CaseService, log_key: bytes, clock: Clock = system_clock) -> None:
+        """``log_key``: the deployment's public signing key, which checks the
+        desk key a referral seals to."""
         self.cases = cases
         self.engine = cases.engine
+        self.log_key = log_key
         self.clock = clock
 
     def today(self) -> date:
@@ -627,7 +640,7 @@ class Workspace:
             if first != seen_version + 1:
                 raise CaseChanged(seen_version, first - 1)
             if isinstance(command, Refer) and command.to_desk is not None:
-                _hand_key_to_desk(conn, case_id, key, state.desk, command.to_desk)
+                _hand_key_to_desk(conn, case_id, key, state.desk, command.to_desk, self.log_key)
 
         return self.cases.execute(case_id, [Step(command, bodies)], now=now, after_append=unchanged)
 

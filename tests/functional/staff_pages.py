@@ -12,7 +12,9 @@ import pyotp
 from flask.testing import FlaskClient
 from nacl.public import PrivateKey
 
+from crypto.signing import Signer
 from identity import accounts
+from identity.key_log import OPERATOR
 from tests.functional.pages import hidden_fields
 
 PASSWORD = "korrekt häst batteri häfta"
@@ -39,7 +41,14 @@ def add_member(
             conn, username, role, PASSWORD, deployment.settings.kdf
         )
         for desk in desks:
-            accounts.add_desk_member(conn, desk, member.id, deployment.desk_keys[desk])
+            accounts.add_desk_member(
+                conn,
+                desk,
+                member.id,
+                deployment.desk_keys[desk],
+                Signer(deployment.settings.signing_seed),
+                OPERATOR,
+            )
     return Member(member.id, username, PASSWORD, private)
 
 

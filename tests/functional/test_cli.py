@@ -73,7 +73,8 @@ def test_verify_passes_then_names_the_row_edited_behind_the_triggers_back(databa
     result = runner.invoke(main, ["verify"], env=env)
     # No damage, but no outside head either: never a plain "ok" (exit 3).
     assert result.exit_code == 3, result.output
-    assert "no damage found: 3 events" in result.output
+    # The three desks' signed keys (identity/key_log.py), then the three reports.
+    assert "no damage found: 6 events" in result.output
 
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
@@ -81,10 +82,10 @@ def test_verify_passes_then_names_the_row_edited_behind_the_triggers_back(databa
         else:
             conn.exec_driver_sql("DROP TRIGGER events_no_update_or_delete ON events")
         conn.exec_driver_sql(
-            "UPDATE events SET meta = replace(meta, 'bribery', 'fraud') WHERE seq = 2"
+            "UPDATE events SET meta = replace(meta, 'bribery', 'fraud') WHERE seq = 5"
         )
     engine.dispose()
 
     result = runner.invoke(main, ["verify"], env=env)
     assert result.exit_code == 1
-    assert "sequence number 2" in result.output
+    assert "sequence number 5" in result.output

@@ -21,6 +21,10 @@ from tests.functional.conftest import cli_env
 from tests.unit.store.tampering import drop_append_only_triggers
 
 
+#: Events `init` writes: the signed keys of the three desks (identity/key_log.py).
+B = 3
+
+
 def _env(database_url: str, data_dir: Path) -> dict[str, str | None]:
     # Start from nothing the outer environment might hold for Visselpipa.
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("VISSELPIPA_")}
@@ -33,7 +37,8 @@ def _run(args: list[str], env: dict[str, str | None]) -> Result:
 
 
 def _deployment_with_two_checkpoints(database_url: str, data_dir: Path) -> dict[str, str | None]:
-    """Three reports, checkpoint 4 (covers seq 3), two reports, checkpoint 7 (covers seq 6)."""
+    """The desks' B key events, three reports, checkpoint B+4 (covers B+3), two reports,
+    checkpoint B+7 (covers B+6)."""
     env = _env(database_url, data_dir)
     assert _run(["init"], env).exit_code == 0
     settings = load_settings(environ={k: v for k, v in env.items() if v is not None})
@@ -47,13 +52,13 @@ def _deployment_with_two_checkpoints(database_url: str, data_dir: Path) -> dict[
         report(what)
     first = _run(["checkpoint"], env)
     assert first.exit_code == 0, first.output
-    assert first.output.startswith("checkpoint at seq 4 covers seq 3, signed ")
+    assert first.output.startswith(f"checkpoint at seq {B + 4} covers seq {B + 3}, signed ")
     (data_dir / "head-at-3.json").write_text(_run(["head"], env).output, encoding="ascii")
     for what in ("Fjärde rapporten.", "Femte rapporten."):
         report(what)
     second = _run(["checkpoint"], env)
     assert second.exit_code == 0, second.output
-    assert second.output.startswith("checkpoint at seq 7 covers seq 6, signed ")
+    assert second.output.startswith(f"checkpoint at seq {B + 7} covers seq {B + 6}, signed ")
     (data_dir / "head-at-6.json").write_text(_run(["head"], env).output, encoding="ascii")
     engine.dispose()
     return env
@@ -106,7 +111,7 @@ def test_verify_without_a_head_finds_no_damage_but_never_says_ok(database_url, t
     result = _run(["verify"], env)
     assert result.exit_code == 3, result.output
     assert re.search(
-        r"no damage found: 7 events, 2 checkpoints, last checkpoint at seq 6 signed "
+        rf"no damage found: {B + 7} events, 2 checkpoints, last checkpoint at seq {B + 6} signed "
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00 \(root [0-9a-f]{64}, key " + ident + r"\)",
         result.stdout,
     ), result.output
@@ -118,21 +123,25 @@ def test_verify_without_a_head_finds_no_damage_but_never_says_ok(database_url, t
 
 def test_verify_with_the_published_head_says_ok(database_url, tmp_path):
     env = _deployment_with_two_checkpoints(database_url, tmp_path / "data")
-    for name, size in (("head-at-3.json", 3), ("head-at-6.json", 6)):
+    for name, size in (("head-at-3.json", B + 3), ("head-at-6.json", B + 6)):
         head = json.loads((tmp_path / "data" / name).read_text(encoding="ascii"))
         assert head["format"] == "visselpipa-tree-head" and head["tree_size"] == size
         result = _run(["verify", "--expect", str(tmp_path / "data" / name)], env)
         assert result.exit_code == 0, result.output
-        assert result.stdout.startswith("ok: 7 events, 2 checkpoints")
+        assert result.stdout.startswith(f"ok: {B + 7} events, 2 checkpoints")
         assert f"holds the expected head of {size} events" in result.stdout
 
 
-def test_a_fresh_installation_verifies_as_empty(database_url, tmp_path):
+def test_a_fresh_installation_says_so(database_url, tmp_path):
     env = _env(database_url, tmp_path / "data")
     assert _run(["init"], env).exit_code == 0
     result = _run(["verify"], env)
     assert result.exit_code == 3, result.output
-    assert result.stdout.startswith("empty: the log holds no events")
+    assert result.stdout.startswith(
+        f"fresh installation: the log holds only the desks' signed keys and members "
+        f"({B} events), no report yet"
+    )
+    assert "ok" not in result.stdout.split() and "NOT PROVEN COMPLETE" in result.stderr
     head = _run(["head"], env)
     assert head.exit_code == 1 and "no signed tree head yet" in head.output
 
@@ -161,7 +170,7 @@ def test_an_auditor_verifies_a_copy_with_only_the_published_key(database_url, tm
     args = ["verify", "--database-url", database_url, "--public-key", key]
     result = _run([*args, "--expect", published], auditor)
     assert result.exit_code == 0, result.output
-    assert "ok: 7 events, 2 checkpoints, last checkpoint at seq 6" in result.output
+    assert f"ok: {B + 7} events, 2 checkpoints, last checkpoint at seq {B + 6}" in result.output
     result = _run(args, auditor)
     assert result.exit_code == 3 and "NOT PROVEN COMPLETE" in result.output
     assert not (tmp_path / "nowhere").exists()
@@ -169,7 +178,7 @@ def test_an_auditor_verifies_a_copy_with_only_the_published_key(database_url, tm
     other = "ab" * 32  # someone else's key: every checkpoint fails
     result = _run(["verify", "--database-url", database_url, "--public-key", other], auditor)
     assert result.exit_code == 1
-    assert "BROKEN at sequence number 4" in result.output
+    assert f"BROKEN at sequence number {B + 4}" in result.output
     assert "no checkpoint verified before the damage" in result.output
 
     result = _run(["verify", "--database-url", database_url, "--public-key", "12zz"], auditor)
@@ -186,13 +195,13 @@ def test_a_log_cut_short_is_refused_with_the_published_head(database_url, tmp_pa
     engine = create_engine(database_url)
     drop_append_only_triggers(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM events WHERE seq > 4")
+        conn.exec_driver_sql(f"DELETE FROM events WHERE seq > {B + 4}")
     engine.dispose()
     assert _run(["verify"], env).exit_code == 3  # alone, a shorter log shows no damage
     result = _run(["verify", "--expect", str(tmp_path / "data" / "head-at-6.json")], env)
     assert result.exit_code == 1, result.output
-    assert "BROKEN at sequence number 5" in result.output
-    assert "more events than this log holds (4)" in result.output
+    assert f"BROKEN at sequence number {B + 5}" in result.output
+    assert f"more events than this log holds ({B + 4})" in result.output
 
 
 def test_a_sqlite_copy_without_its_wal_is_refused(tmp_path):
@@ -214,7 +223,7 @@ def test_a_sqlite_copy_without_its_wal_is_refused(tmp_path):
         engine.dispose()
         assert _run(["checkpoint"], env).exit_code == 0
         head = _run(["head"], env).output
-        assert json.loads(head)["tree_size"] == 8
+        assert json.loads(head)["tree_size"] == B + 8
         (data / "head-at-8.json").write_text(head, encoding="ascii")
         assert live.with_name("visselpipa.sqlite3-wal").stat().st_size > 0
 
@@ -236,12 +245,13 @@ def test_a_sqlite_copy_without_its_wal_is_refused(tmp_path):
 
 def test_verify_names_the_rewrite_and_the_last_good_checkpoint(database_url, tmp_path):
     env = _deployment_with_two_checkpoints(database_url, tmp_path / "data")
-    _rewrite_and_rechain(database_url, seq=5)
+    _rewrite_and_rechain(database_url, seq=B + 5)
     result = _run(["verify", "--expect", str(tmp_path / "data" / "head-at-3.json")], env)
     assert result.exit_code == 1, result.output
-    assert "BROKEN at sequence number 6" in result.output
+    assert f"BROKEN at sequence number {B + 6}" in result.output
     assert "rewritten" in result.output
     assert re.search(
-        r"last good checkpoint: seq 4 covers seq 3, signed \S+: the log is proven up to seq 3",
+        rf"last good checkpoint: seq {B + 4} covers seq {B + 3}, signed \S+: "
+        rf"the log is proven up to seq {B + 3}",
         result.output,
     ), result.output

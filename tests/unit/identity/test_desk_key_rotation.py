@@ -16,9 +16,11 @@ from caseflow.store import create_engine, migrate
 from caseflow.store.records import desks_table, grants_table
 from crypto import DecryptionFailed
 from crypto.sealing import open_grant
+from crypto.signing import Signer
 from identity import accounts
 from identity.bootstrap import bootstrap
 from identity.desk_keys import RotationRefused, open_or_rotate, rotate_desk_key
+from identity.key_log import OPERATOR
 from tests.functional.conftest import make_settings
 
 DESK = "anticorruption"
@@ -34,12 +36,17 @@ def desk_grants(engine: sa.Engine) -> dict[str, bytes]:
         return {case_id: bytes(sealed) for case_id, sealed in rows}
 
 
+SIGNER: Signer
+
+
 @pytest.fixture
 def deployment(database_url, tmp_path, cheap_kdf):
     settings = make_settings(database_url, tmp_path)
     engine = create_engine(database_url)
     migrate(engine)
     made = bootstrap(engine, settings)
+    global SIGNER
+    SIGNER = Signer(settings.signing_seed)
     recovery = made.recovery_key
     assert recovery is not None
     members = {}
@@ -48,7 +55,7 @@ def deployment(database_url, tmp_path, cheap_kdf):
         assert desk_key is not None
         for name in ("ana", "bo"):
             member, private = accounts.create_staff(conn, name, "investigator", "x" * 16, cheap_kdf)
-            accounts.add_desk_member(conn, DESK, member.id, desk_key)
+            accounts.add_desk_member(conn, DESK, member.id, desk_key, SIGNER, OPERATOR)
             members[name] = (member.id, private)
     now = datetime(2026, 11, 2, 10, 0, tzinfo=STOCKHOLM)
     intake = Intake(engine, settings, CaseService(engine, settings.rules), clock=lambda: now)
@@ -67,12 +74,12 @@ def test_removing_a_member_rotates_the_key_at_the_next_members_use(deployment):
     before = report(intake, "Mutor vid upphandling.")
     bo_id, bo_private = members["bo"]
     with engine.begin() as conn:
-        assert accounts.remove_desk_member(conn, DESK, bo_id)
+        assert accounts.remove_desk_member(conn, DESK, bo_id, SIGNER, OPERATOR)
     # Bo kept a copy of the desk key; until the rotation it still opens grants.
     assert open_grant(desk_grants(engine)[before], before, old_key)
 
     ana_id, ana_private = members["ana"]
-    new_key = open_or_rotate(engine, DESK, ana_id, ana_private)
+    new_key = open_or_rotate(engine, DESK, ana_id, ana_private, SIGNER)
     assert new_key is not None and bytes(new_key) != bytes(old_key)
     with engine.connect() as conn:
         desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == DESK)).one()
@@ -87,17 +94,17 @@ def test_removing_a_member_rotates_the_key_at_the_next_members_use(deployment):
         # …and the copy Bo kept opens neither.
         with pytest.raises(DecryptionFailed):
             open_grant(grants[case_id], case_id, old_key)
-    assert open_or_rotate(engine, DESK, bo_id, bo_private) is None
+    assert open_or_rotate(engine, DESK, bo_id, bo_private, SIGNER) is None
     # A second opening does not rotate again.
-    again = open_or_rotate(engine, DESK, ana_id, ana_private)
+    again = open_or_rotate(engine, DESK, ana_id, ana_private, SIGNER)
     assert again is not None and bytes(again) == bytes(new_key)
 
 
 def test_the_recovery_key_opens_the_rotated_desk_key(deployment):
     engine, _intake, recovery, members, old_key = deployment
     with engine.begin() as conn:
-        accounts.remove_desk_member(conn, DESK, members["bo"][0])
-        rotation = rotate_desk_key(conn, DESK, old_key)
+        accounts.remove_desk_member(conn, DESK, members["bo"][0], SIGNER, OPERATOR)
+        rotation = rotate_desk_key(conn, DESK, old_key, SIGNER, OPERATOR)
         assert rotation.members == 1 and "private" not in repr(rotation)
         reopened = accounts.open_desk_key_for_recovery(conn, DESK, recovery)
     assert reopened is not None and bytes(reopened) == bytes(rotation.private_key)
@@ -106,7 +113,7 @@ def test_the_recovery_key_opens_the_rotated_desk_key(deployment):
 def test_a_wrong_key_cannot_rotate(deployment):
     engine, *_ = deployment
     with pytest.raises(RotationRefused, match="not the current key"), engine.begin() as conn:
-        rotate_desk_key(conn, DESK, PrivateKey.generate())
+        rotate_desk_key(conn, DESK, PrivateKey.generate(), SIGNER, OPERATOR)
 
 
 def test_two_members_at_once_rotate_once(deployment, database_url, cheap_kdf):
@@ -115,19 +122,19 @@ def test_two_members_at_once_rotate_once(deployment, database_url, cheap_kdf):
     engine, intake, _recovery, members, _old = deployment
     report(intake, "Mutor.")
     with engine.begin() as conn:
-        accounts.remove_desk_member(conn, DESK, members["bo"][0])
+        accounts.remove_desk_member(conn, DESK, members["bo"][0], SIGNER, OPERATOR)
         carl, carl_private = accounts.create_staff(
             conn, "carl", "investigator", "y" * 16, cheap_kdf
         )
     # Carl joins with the old key before anyone rotates.
     with engine.begin() as conn:
-        accounts.add_desk_member(conn, DESK, carl.id, _old)
+        accounts.add_desk_member(conn, DESK, carl.id, _old, SIGNER, OPERATOR)
     keys: list[PrivateKey | None] = []
     barrier = threading.Barrier(2)
 
     def open_as(staff_id: str, private: PrivateKey) -> None:
         barrier.wait()
-        keys.append(open_or_rotate(engine, DESK, staff_id, private))
+        keys.append(open_or_rotate(engine, DESK, staff_id, private, SIGNER))
 
     threads = [
         threading.Thread(target=open_as, args=members["ana"]),

@@ -27,6 +27,7 @@ from caseflow.service.workspace import (
 )
 from caseflow.store.projections import case_index_table
 from config.settings import load_settings
+from crypto.signing import Signer
 from identity.bootstrap import bootstrap
 
 
@@ -56,7 +57,7 @@ def world(engine, tmp_path):
     desks = bootstrap(engine, settings).created_desks
     cases = CaseService(engine, settings.rules)
     intake = Intake(engine, settings, cases)
-    workspace = Workspace(cases)
+    workspace = Workspace(cases, Signer(settings.signing_seed).public_key)
     return settings, desks, cases, intake, workspace
 
 
