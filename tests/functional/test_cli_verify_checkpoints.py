@@ -20,7 +20,6 @@ from config.settings import load_settings
 from tests.functional.conftest import cli_env
 from tests.unit.store.tampering import drop_append_only_triggers
 
-
 #: Events `init` writes: the signed keys of the three desks (identity/key_log.py).
 B = 3
 
