@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from app.cli_staff import open_database
 from app.cli_staff import register as _register_staff_commands
+from app.cli_witness import register as _register_witness_commands
 from config.settings import SECRETS_FILE, ConfigError, Settings, load_settings, with_driver
 
 CREDENTIALS_FILE = "demo-credentials.txt"
@@ -797,6 +798,7 @@ def verify_proof_command(file: Any, public_key: str | None, database: bool) -> N
 # Staff accounts and desk membership: add-user, add-desk-member,
 # remove-desk-member, recover-user.
 _register_staff_commands(main)
+_register_witness_commands(main)
 
 
 def _moment(text: str | None) -> datetime:

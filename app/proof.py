@@ -10,7 +10,10 @@
   back, re-serialised in canonical form).
 - ``/.well-known/visselpipa-signing-key``: the public key anyone checks a
   proof with; ``/.well-known/visselpipa/tree-head``: the newest signed tree
-  head of the log.
+  head of the log; ``/.well-known/visselpipa/consistency?old=N&new=M``: the
+  proof that the log of M events extends that of N, for witnesses;
+  ``/.well-known/visselpipa/countersignatures``: what witnesses countersigned
+  (caseflow/service/witness.py).
 
 The proof service lives in ``app.extensions["visselpipa.proofs"]``.
 """
@@ -30,12 +33,20 @@ from caseflow.service.proofs import (
     SignedProof,
     canonical,
 )
+from caseflow.service.witness import (
+    WitnessRefused,
+    consistency_between,
+    countersignatures,
+    proof_document,
+)
 from crypto.signing import Signer
 
 bp = Blueprint("proof", __name__)
 
 WELL_KNOWN_KEY_PATH = "/.well-known/visselpipa-signing-key"
 WELL_KNOWN_HEAD_PATH = "/.well-known/visselpipa/tree-head"
+WELL_KNOWN_CONSISTENCY_PATH = "/.well-known/visselpipa/consistency"
+WELL_KNOWN_COUNTERSIGNATURES_PATH = "/.well-known/visselpipa/countersignatures"
 
 
 @bp.record_once
@@ -163,3 +174,25 @@ def tree_head() -> Response:
         body = {"error": "no signed tree head yet"}
         return Response(canonical(body) + b"\n", status=404, mimetype="application/json")
     return Response(head.document(), mimetype="application/json")
+
+
+@bp.get(WELL_KNOWN_CONSISTENCY_PATH)
+def consistency() -> Response:
+    """The consistency proof between two sizes of the log (RFC 9162, 2.1.4), for witnesses."""
+    try:
+        old, new = int(request.args.get("old", "")), int(request.args.get("new", ""))
+        proof = consistency_between(current_app.extensions["visselpipa.engine"], old, new)
+    except (ValueError, WitnessRefused) as e:
+        message = str(e) if isinstance(e, WitnessRefused) else "old and new must be whole numbers"
+        return Response(
+            canonical({"error": message}) + b"\n", status=400, mimetype="application/json"
+        )
+    return Response(proof_document(old, new, proof), mimetype="application/json")
+
+
+@bp.get(WELL_KNOWN_COUNTERSIGNATURES_PATH)
+def countersignatures_list() -> Response:
+    """The newest countersignatures witnesses gave this log's heads (newest first)."""
+    found = countersignatures(current_app.extensions["visselpipa.engine"])
+    body = {"countersignatures": found}
+    return Response(canonical(body) + b"\n", mimetype="application/json")
