@@ -49,8 +49,10 @@ def filled(
     """
     if session.get("_flashes") or current_app.jinja_env.auto_reload:
         return render({token: make() for token, make in tokens.items()})
-    cache: dict[tuple[str, str, str], _Parts] = current_app.extensions.setdefault(_CACHE_KEY, {})
-    key = (name, str(get_locale() or ""), request.path)
+    cache: dict[tuple[str, ...], _Parts] = current_app.extensions.setdefault(_CACHE_KEY, {})
+    # Everything the links on a page are made of: its language, and the
+    # path (with the prefix the server is mounted under) it was asked for.
+    key = (name, str(get_locale() or ""), request.script_root, request.path)
     parts = cache.get(key)
     if parts is None:
         parts = _split(render, tuple(tokens))
