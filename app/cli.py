@@ -279,6 +279,17 @@ def _print_demo(settings: Settings) -> None:
         click.echo(path.read_text(encoding="utf-8"))
 
 
+#: `visselpipa serve`: request threads per worker process.
+SERVE_THREADS = 4
+#: Seconds an idle connection stays open (nginx's upstream keepalive_timeout is 60 s).
+KEEPALIVE_SECONDS = 75
+#: Seconds without a heartbeat before gunicorn restarts a worker.
+WORKER_TIMEOUT_SECONDS = 60
+#: Seconds requests in flight get to finish when the server stops (the
+#: systemd unit's TimeoutStopSec=40 leaves it room).
+GRACEFUL_TIMEOUT_SECONDS = 30
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -289,7 +300,14 @@ def _print_demo(settings: Settings) -> None:
     type=int,
     help="gunicorn worker processes (the key stretching is CPU-bound: one per core)",
 )
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--threads",
+    default=SERVE_THREADS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="request threads per worker (each worker still runs one key derivation at a time)",
+)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn."""
     settings = _settings()  # fail here, with the setting's name, not in a worker
     _require_current_schema(settings)
@@ -321,6 +339,22 @@ def serve(host: str, port: int, workers: int) -> None:
             options: dict[str, Any] = {
                 "bind": f"{host}:{port}",
                 "workers": workers,
+                # Threads, not one synchronous request per process: a page
+                # waits neither for an upload being sanitised nor for a
+                # receipt check sleeping out its floor. The Argon2id
+                # derivations stay one at a time per process (crypto/kdf.py).
+                "worker_class": "gthread",
+                "threads": threads,
+                # Connections stay open between requests, longer than nginx
+                # keeps its idle upstream connections (60 s), so that it is
+                # always nginx that closes them and never a request in flight
+                # that meets a connection gunicorn just closed.
+                "keepalive": KEEPALIVE_SECONDS,
+                # With threads the timeout is the worker's heartbeat, not a
+                # limit on a request: a slow upload is not killed.
+                "timeout": WORKER_TIMEOUT_SECONDS,
+                # On stop or reload, requests in flight get this long to end.
+                "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
                 # No access log unless asked for, and then without an address,
                 # user agent, referrer or time (gunicorn's default has all four).
                 "accesslog": "-" if settings.access_log else None,

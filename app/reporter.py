@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +28,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from app import services
+from app import pages, services
 from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
 from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
 from app.i18n import LOCALES, MalformedTarget, local_target
@@ -199,7 +200,7 @@ def _register(state: Any) -> None:
 
 @bp.get("/")
 def index() -> str:
-    return render_template("index.html")
+    return pages.filled("index", lambda _marks: render_template("index.html"))
 
 
 @bp.get("/external")
@@ -248,11 +249,13 @@ def _new_form_token() -> str:
     return token
 
 
-def _render_report(form: ReportForm, errors: list[str] | None = None) -> str:
+def _render_report(
+    form: ReportForm, errors: list[str] | None = None, form_token: str | None = None
+) -> str:
     return render_template(
         "report.html",
         form=form,
-        form_token=_new_form_token(),
+        form_token=_new_form_token() if form_token is None else form_token,
         upload_errors=errors or [],
         max_files=services.settings().max_files,
         max_file_mib=services.settings().max_file_bytes // (1024 * 1024),
@@ -277,11 +280,21 @@ def _discard_pending_uploads() -> None:
         uploads.discard()
 
 
+def _empty_report_form(marks: Mapping[str, str]) -> str:
+    form = _report_form()
+    form.csrf_token.current_token = marks["csrf"]
+    return _render_report(form, form_token=marks["form_token"])
+
+
 @bp.route("/report", methods=["GET", "POST"])
 def report() -> str | tuple[str, int]:
-    form = _report_form()
     if request.method == "GET":
-        return _render_report(form)
+        # The same empty form for everyone: rendered once per language, then
+        # only this visitor's two tokens are new (app/pages.py).
+        return pages.filled(
+            "report", _empty_report_form, csrf=generate_csrf, form_token=_new_form_token
+        )
+    form = _report_form()
     uploads: UploadState = g.uploads
     token = request.form.get("form_token", "")
     if token not in session.get("report_tokens", []):

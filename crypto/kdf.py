@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from crypto.receipt import Receipt
 
 __all__ = [
     "ARGON2_VERSION",
+    "DERIVATIONS",
     "LOOKUP_TAG_BYTES",
     "MINIMUM_COST",
     "PASSWORD_SALT_MIN_BYTES",
@@ -133,7 +135,24 @@ PRODUCTION_COST: Final = KdfCost()
 MINIMUM_COST: Final = KdfCost(time_cost=2, memory_kib=19456, parallelism=1)
 
 
+#: One Argon2id derivation at a time in a process. argon2-cffi releases the
+#: GIL, so with request threads (``visselpipa serve --threads``) several
+#: derivations of one worker would otherwise run at once: each takes a core
+#: and 64 MiB, they compete with each other and with the other workers (one
+#: per core), and every receipt check and sign-in gets slower together.
+#: Waiting here instead keeps a derivation's time what the receipt floor
+#: measured, bounds the memory to one derivation per worker, and leaves the
+#: other threads free to serve pages. The wait is the same whether a receipt
+#: is right or wrong, so it tells nothing.
+DERIVATIONS: Final = threading.BoundedSemaphore(1)
+
+
 def _argon2id(secret: bytes, salt: bytes, cost: KdfCost) -> bytes:
+    with DERIVATIONS:
+        return _argon2id_now(secret, salt, cost)
+
+
+def _argon2id_now(secret: bytes, salt: bytes, cost: KdfCost) -> bytes:
     return hash_secret_raw(
         secret=secret,
         salt=salt,
@@ -224,6 +243,7 @@ def seconds_per_derivation(cost: KdfCost) -> float:
     For benchmarks that help choose a cost; it derives from a fixed dummy
     input, so nothing secret is involved.
     """
-    start = time.perf_counter()
-    _argon2id(b"visselpipa benchmark", bytes(TENANT_SALT_BYTES), cost)
-    return time.perf_counter() - start
+    with DERIVATIONS:  # the derivation's own time, not a wait for another one
+        start = time.perf_counter()
+        _argon2id_now(b"visselpipa benchmark", bytes(TENANT_SALT_BYTES), cost)
+        return time.perf_counter() - start

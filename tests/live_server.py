@@ -135,11 +135,13 @@ def start_live_server(
     settings: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
     workers: int = 1,
+    threads: int | None = None,
     host: str = "127.0.0.1",
     new_session: bool = False,
 ) -> Iterator[LiveServer]:
     """`visselpipa init` then `visselpipa serve` on a free port; stopped on exit.
 
+    ``threads`` is `serve --threads` (its default when None).
     ``host`` is the address it listens on (any of 127.0.0.0/8 works on Linux).
     With ``new_session`` the server and its workers form a process group of
     their own (its id is the server's pid), which a test may kill at once.
@@ -158,9 +160,12 @@ def start_live_server(
         )
     port = _free_port(host)
     log = base / "server.log"
+    command = _cli("serve", "--host", host, "--port", str(port), "--workers", str(workers))
+    if threads is not None:
+        command += ["--threads", str(threads)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            _cli("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
+            command,
             cwd=REPO_ROOT,
             env=full_env,
             stdin=subprocess.DEVNULL,

@@ -37,6 +37,19 @@ def test_the_upload_limit_is_the_apps_request_limit():
         app_limit = tomllib.load(f)["max_request_bytes"]
     limits = re.findall(r"^\s*client_max_body_size\s+(\d+);", SNIPPET.read_text(), re.M)
     assert limits == [str(app_limit)]
+    # The largest body fits nginx's memory buffer: no body is ever spooled to
+    # a file, whose directory would keep the upload's time.
+    buffers = re.findall(r"^\s*client_body_buffer_size\s+(\d+);", SNIPPET.read_text(), re.M)
+    assert buffers == [str(app_limit)]
+
+
+def test_nginx_keeps_its_connections_to_the_app_alive():
+    snippet = SNIPPET.read_text()
+    assert re.search(r"^\s*proxy_http_version 1\.1;", snippet, re.M)
+    assert re.search(r'^\s*proxy_set_header Connection "";', snippet, re.M)
+    upstream = re.search(r"upstream visselpipa_app \{(.*?)\}", SITE.read_text(), re.S)
+    assert upstream is not None
+    assert re.search(r"^\s*keepalive \d+;", upstream.group(1), re.M)
 
 
 def test_the_proxy_buffers_requests_and_keeps_no_log_of_clients():

@@ -4,7 +4,7 @@ What a reporter's browser gets through the proxy: the app's security headers
 and cookie flags (the expectations of tests/functional/test_headers_and_cookies.py),
 one HSTS header ready for preloading, no server version, keep-alive, a
 report with a file that arrives as it does without the proxy; the onion
-block without TLS redirects; ordinary pages while slow clients hold
+block without TLS redirects; ordinary pages and reports while slow clients hold
 connections open; and afterwards no client address in any of nginx's logs.
 """
 
@@ -15,6 +15,8 @@ import re
 import secrets
 import socket
 import ssl
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -206,16 +208,18 @@ def test_a_report_with_a_file_arrives_through_the_proxy(stack):
     visitor = _https(stack)
     page = visitor.get("/report").text
     marker = f"proxy-marker-{secrets.token_hex(8)}"
-    # Larger than nginx's 128 KiB body buffer: the body is spooled to the temp path.
     file = (f"{marker} notes from the meeting\n" * 40000).encode()
     assert len(file) > 1 << 20
+    before = stack.site.body_temp.stat()
     answer = visitor.post_multipart("/report", _report_fields(page), file)
     assert answer.status == 200, answer.text[:2000]
     assert RECEIPT_RE.search(answer.text), "no receipt code on the page"
     assert "notes.txt" in answer.text
-    # nginx deleted its spooled copy (plaintext) when the request ended.
-    assert stack.site.body_temp.is_dir()
-    assert [p for p in stack.site.body_temp.rglob("*") if p.is_file()] == []
+    # nginx kept the body (plaintext: it has decrypted the TLS) in memory: no
+    # file was spooled, and the directory's times do not show the upload.
+    after = stack.site.body_temp.stat()
+    assert list(stack.site.body_temp.iterdir()) == []
+    assert (after.st_mtime_ns, after.st_ctime_ns) == (before.st_mtime_ns, before.st_ctime_ns)
     assert not [
         p for p in stack.site.prefix.rglob("*") if p.is_file() and marker.encode() in p.read_bytes()
     ]
@@ -290,37 +294,78 @@ def test_a_report_through_the_onion_block_arrives(stack):
 # -- slow clients ------------------------------------------------------------------
 
 
-def test_slow_clients_do_not_hold_the_apps_only_worker(stack):
-    # `visselpipa serve` runs here with one synchronous worker. Five clients
-    # send a request slowly (headers unfinished, or a body promised and not
-    # sent); nginx holds them, so an ordinary page still comes back.
-    context = _tls(stack.site)
-    slow = []
+class _SlowClients(threading.Thread):
+    """Clients that trickle their requests byte by byte and never finish them.
+
+    Half send headers one byte at a time (slowloris), half send complete
+    headers for a form and then its body one byte at a time. A connection
+    nginx closes (it allows 10 s for the headers) is opened again at once:
+    there are always ``count`` of them in progress.
+    """
+
+    def __init__(self, stack: Stack, count: int) -> None:
+        super().__init__(daemon=True)
+        self.stack = stack
+        self.count = count
+        self.stop = threading.Event()
+        self.opened = 0
+
+    def _open(self, i: int) -> tuple[ssl.SSLSocket, bytes]:
+        raw = socket.create_connection(("127.0.0.1", self.stack.site.https_port), timeout=30)
+        tls = _tls(self.stack.site).wrap_socket(raw, server_hostname=SERVER_NAME)
+        self.opened += 1
+        if i % 2:
+            return (
+                tls,
+                f"GET /report HTTP/1.1\r\nHost: {SERVER_NAME}\r\nX-Slow: {'a' * 500}".encode(),
+            )
+        form = urlencode({"what": "x" * 5000}).encode()
+        tls.sendall(
+            (
+                f"POST /report HTTP/1.1\r\nHost: {SERVER_NAME}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(form)}\r\n\r\n"
+            ).encode()
+        )
+        return tls, form
+
+    def run(self) -> None:
+        clients = [self._open(i) for i in range(self.count)]
+        while not self.stop.is_set():
+            for i, (tls, rest) in enumerate(clients):
+                try:
+                    tls.sendall(rest[:1])
+                    clients[i] = (tls, rest[1:] or b"a")
+                except OSError:  # closed by nginx: open another one
+                    tls.close()
+                    clients[i] = self._open(i)
+            self.stop.wait(0.2)
+        for tls, _ in clients:
+            tls.close()
+
+
+def test_slow_clients_do_not_hold_the_apps_threads_and_reports_go_through(stack):
+    # `visselpipa serve` runs here with one gthread worker of 4 threads
+    # (start_live_server's workers=1, serve's default --threads). Eight
+    # clients trickle requests byte by byte for the whole test, twice as many
+    # as there are threads: nginx holds them, so ordinary pages and a report
+    # with a file still come back.
+    slow = _SlowClients(stack, count=8)
+    slow.start()
     try:
-        for i in range(5):
-            raw = socket.create_connection(("127.0.0.1", stack.site.https_port), timeout=30)
-            tls = context.wrap_socket(raw, server_hostname=SERVER_NAME)
-            if i % 2:
-                tls.sendall(f"GET /report HTTP/1.1\r\nHost: {SERVER_NAME}\r\nX-Slow: ".encode())
-            else:
-                form = urlencode({"what": "x" * 50}).encode()
-                tls.sendall(
-                    (
-                        f"POST /report HTTP/1.1\r\nHost: {SERVER_NAME}\r\n"
-                        "Content-Type: application/x-www-form-urlencoded\r\n"
-                        f"Content-Length: {len(form) + 100000}\r\n\r\n"
-                    ).encode()
-                    + form
-                )
-            slow.append(tls)
-        # Well inside gunicorn's 30 s worker timeout, which would otherwise
-        # free the worker by killing it.
-        visitor = Visitor(stack.site.https_port, context, SERVER_NAME, timeout=10)
+        time.sleep(1)  # every slow client has begun
+        visitor = Visitor(stack.site.https_port, _tls(stack.site), SERVER_NAME, timeout=20)
         for path in ("/", "/report", "/status"):
             assert visitor.get(path).status == 200
+        for _ in range(3):
+            page = visitor.get("/report").text
+            answer = visitor.post_multipart("/report", _report_fields(page), b"the minutes")
+            assert answer.status == 200, answer.text[:2000]
+            assert RECEIPT_RE.search(answer.text)
+        assert slow.is_alive() and slow.opened >= 8
     finally:
-        for tls in slow:
-            tls.close()
+        slow.stop.set()
+        slow.join(timeout=30)
 
 
 # -- logs ----------------------------------------------------------------------------

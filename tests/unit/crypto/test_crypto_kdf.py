@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 
 import nacl.bindings
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto.kdf import (
+    DERIVATIONS,
     MINIMUM_COST,
     PRODUCTION_COST,
     TENANT_SALT_BYTES,
@@ -208,3 +210,43 @@ class TestStoredCost:
     def test_an_unknown_salt_role_is_refused(self) -> None:
         with pytest.raises(ValueError, match="salt"):
             PRODUCTION_COST.to_text("receipt")
+
+
+class TestOneDerivationAtATime:
+    """Request threads of one worker take turns at Argon2id (crypto/kdf.py)."""
+
+    CHEAP = KdfCost(time_cost=1, memory_kib=8)
+
+    def _derive_in_threads(self) -> list[threading.Thread]:
+        receipt = Receipt.generate()
+        threads = [
+            threading.Thread(target=derive_reporter_keys, args=(receipt, SALT, self.CHEAP)),
+            threading.Thread(target=derive_key_from_password, args=("pw", SALT, self.CHEAP)),
+            threading.Thread(target=seconds_per_derivation, args=(self.CHEAP,)),
+        ]
+        for t in threads:
+            t.start()
+        return threads
+
+    def test_a_derivation_waits_while_another_one_runs(self) -> None:
+        # While this thread holds the process's one derivation slot, no other
+        # thread's derivation can finish, however long it is given; once the
+        # slot is free, all of them do.
+        with DERIVATIONS:
+            threads = self._derive_in_threads()
+            for t in threads:
+                t.join(timeout=0.3)
+            assert [t.is_alive() for t in threads] == [True, True, True]
+        for t in threads:
+            t.join(timeout=60)
+        assert [t.is_alive() for t in threads] == [False, False, False]
+
+    def test_the_slot_is_free_again_after_a_failed_derivation(self) -> None:
+        from argon2.exceptions import HashingError
+
+        from crypto import kdf
+
+        with pytest.raises(HashingError):  # Argon2 refuses a salt under 8 bytes
+            kdf._argon2id(b"secret", b"short", self.CHEAP)
+        assert DERIVATIONS.acquire(blocking=False)
+        DERIVATIONS.release()
