@@ -35,10 +35,11 @@ from wtforms.fields.choices import SelectChoice
 from app import pages, services
 from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
 from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
-from app.i18n import LOCALES, MalformedTarget, local_target
+from app.i18n import LOCALES, MalformedTarget, collation_key, local_target
 from app.security import accept_uploads
 from caseflow.service.intake import Report
 from caseflow.service.uploads import DiscardingUpload, SealedUpload, discard_blobs
+from config.settings import Authority
 from crypto.sealing import CaseKey
 from identity.reporter_sessions import CaseAccess
 
@@ -203,9 +204,37 @@ def index() -> str:
     return pages.filled("index", lambda _marks: render_template("index.html"))
 
 
+@dataclass(frozen=True)
+class InitialGroup:
+    """The authorities whose name, in the page's language, begins with ``initial``."""
+
+    initial: str
+    authorities: tuple[Authority, ...]
+
+
+def by_initial(authorities: tuple[Authority, ...], locale: str) -> list[InitialGroup]:
+    """Alphabetical by the name the reader sees, grouped under initial letters."""
+    groups: dict[str, list[Authority]] = {}
+    for a in sorted(authorities, key=lambda a: collation_key(a.label(locale))):
+        groups.setdefault(a.label(locale)[:1].upper(), []).append(a)
+    return [InitialGroup(initial, tuple(rows)) for initial, rows in groups.items()]
+
+
 @bp.get("/external")
 def external() -> str:
-    return render_template("external.html", authorities=services.settings().authorities)
+    locale = _locale()
+    authorities = services.settings().authorities
+    swedish = tuple(a for a in authorities if a.kind == "se")
+    return render_template(
+        "external.html",
+        swedish=by_initial(swedish, locale),
+        swedish_count=len(swedish),
+        union=sorted(
+            (a for a in authorities if a.kind == "eu"),
+            key=lambda a: collation_key(a.label(locale)),
+        ),
+        locale=locale,
+    )
 
 
 @bp.get("/lang/<code>")

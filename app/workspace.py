@@ -55,6 +55,7 @@ from wtforms.validators import (
 )
 
 from app import services
+from app.i18n import collation_key
 from app.staff_access import desk_private_key, require_staff
 from app.words import ACTOR_TEXT, DEADLINE_TEXT, STATUS_TEXT
 from caseflow.clock import STOCKHOLM
@@ -664,11 +665,11 @@ def _fill_choices(form: ActionForm, view: StaffCaseView) -> None:
             for d in settings.desks
             if d.id != state.desk
         ] + [
+            # The Swedish name is the value: it is what the referral records.
             SelectChoice(
-                f"authority:{a.sv}",
-                _("External authority: %(name)s", name=a.sv if locale == "sv" else a.en),
+                f"authority:{a.sv}", _("External authority: %(name)s", name=a.label(locale))
             )
-            for a in settings.authorities
+            for a in sorted(settings.authorities, key=lambda a: collation_key(a.label(locale)))
         ]
     elif isinstance(form, ConcludeForm):
         # "Referred" is an outcome only after a referral to an authority.

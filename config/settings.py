@@ -64,13 +64,31 @@ class Desk(Named):
     """A desk that receives cases (config/desks.toml)."""
 
 
+AUTHORITY_KINDS = ("se", "eu")
+
+
 @dataclass(frozen=True)
 class Authority:
+    """Where a report may go outside the agency (config/external.toml).
+
+    ``kind`` is ``se`` for a competent authority of ordinance 2021:949 and
+    ``eu`` for an EU institution, body or agency with its own external
+    channel; ``source`` names what the entry was taken from.
+    """
+
+    kind: str
     sv: str
     en: str
     area_sv: str
     area_en: str
     url: str
+    source: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.sv
+
+    def area(self, locale: str) -> str:
+        return self.area_en if locale == "en" else self.area_sv
 
 
 @dataclass(frozen=True)
@@ -187,8 +205,21 @@ def load_reference(directory: Path = PACKAGE_DIR) -> dict[str, tuple[Any, ...]]:
         "desks": desks,
         "categories": categories,
         "agencies": _records(directory / "agencies.toml", "agency", Agency),
-        "authorities": _records(directory / "external.toml", "authority", Authority),
+        "authorities": _authorities(directory / "external.toml"),
     }
+
+
+def _authorities(path: Path) -> tuple[Authority, ...]:
+    authorities: tuple[Authority, ...] = _records(path, "authority", Authority)
+    for i, authority in enumerate(authorities):
+        if authority.kind not in AUTHORITY_KINDS:
+            raise ConfigError(
+                f"{path}: key authority[{i}].kind: {authority.kind!r} is not one of "
+                f"{', '.join(AUTHORITY_KINDS)}"
+            )
+        if not authority.url.startswith(("https://", "http://")):
+            raise ConfigError(f"{path}: key authority[{i}].url: a web address is required")
+    return authorities
 
 
 def load_checked_rules(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import sqlalchemy as sa
 
 from caseflow.domain import TABLE, CommandKind
@@ -109,6 +112,26 @@ def test_referral_to_an_authority_makes_referred_an_outcome(deployment):
     assert response.status_code == 303
     status, page = open_status(deployment.client(), receipt)
     assert "ditt ärende lämnades till Ekobrottsmyndigheten" in text_of(page)
+
+
+def test_the_referral_form_offers_every_external_channel_of_external_toml(deployment):
+    case_id, receipt = _report(deployment)
+    anna, _ = signed_in(deployment, "anna")
+    act(anna, case_id, "acknowledge", message="Mottaget.")
+    page = anna.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    form = page.split('id="action-refer"')[1].split("</section>")[0]
+    offered_authorities = re.findall(r'<option[^>]*value="authority:([^"]+)"', form)
+    authorities = deployment.settings.authorities
+    assert sorted(unescape(v) for v in offered_authorities) == sorted(a.sv for a in authorities)
+    assert len(authorities) >= 36  # the ordinance's 30 and the EU's channels
+
+    olaf = next(a for a in authorities if a.en == "European Anti-Fraud Office (OLAF)")
+    response = act(
+        anna, case_id, "refer", to=f"authority:{olaf.sv}", reason="Misstänkt EU-bedrägeri."
+    )
+    assert response.status_code == 303
+    status, page = open_status(deployment.client(), receipt)
+    assert f"ditt ärende lämnades till {olaf.sv}" in text_of(page)
 
 
 def test_a_legal_hold_is_placed_and_released_and_an_archive_decision_stays(deployment):
