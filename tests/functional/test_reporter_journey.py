@@ -216,7 +216,10 @@ def test_file_sizes_read_naturally_in_each_language(deployment, client):
 
 def test_reporter_events_carry_the_day_and_never_a_time(deployment, client):
     submit_report(client, senior_officials="y", contact_choice="give", contact="via Signal")
-    events = list(EventStore(deployment.engine).read_all())
+    # The case's events (init signed the desks' keys in streams of their own).
+    events = [
+        e for e in EventStore(deployment.engine).read_all() if not e.stream_id.startswith("dk:")
+    ]
     assert {e.type for e in events} >= {"ReportReceived", "OversightInformed"}
     for event in events:
         assert event.actor == "reporter"
