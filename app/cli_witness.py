@@ -199,8 +199,7 @@ def countersignature_group() -> None:
 def countersignature_add(files: tuple[str, ...]) -> None:
     """Record witnesses' countersignatures in the log (published at
     /.well-known/visselpipa/countersignatures)."""
-    from app.cli import _settings
-    from app.cli_staff import open_database
+    from app.cli_staff import _settings, open_database
 
     settings = _settings()
     deployment_key = Signer(settings.signing_seed).public_key
