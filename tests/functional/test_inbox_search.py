@@ -311,3 +311,20 @@ def test_oversight_lists_are_paged_with_the_figures_unchanged(deployment):
     escalated_page = client.get("/staff/oversight?escalated_page=2&overdue_page=2")
     assert page_links(escalated_page) and "escalated_page=3" in escalated_page.get_data(True)
     assert "overdue_page=2" in escalated_page.get_data(True)  # the other list keeps its page
+
+
+def test_only_desk_leads_open_the_workload(deployment):
+    for n, (role, desks) in enumerate(
+        (
+            ("investigator", ("anticorruption",)),
+            ("committee_member", ("ethics",)),
+            ("oversight", ("oversight",)),
+            ("administrator", ()),
+            ("auditor", ()),
+        )
+    ):
+        client, _ = signed_in(deployment, f"m{n}", role, desks)
+        assert client.get("/staff/workload").status_code == 403, role
+        assert 'href="/staff/workload"' not in client.get("/staff/").get_data(as_text=True)
+    lead, _ = signed_in(deployment, "lena", "desk_lead")
+    assert 'href="/staff/workload"' in lead.get("/staff/").get_data(as_text=True)
