@@ -261,6 +261,7 @@ def run(database_url: str, workdir: Path, cases: int, requests: int) -> dict[str
     figures: dict[str, Any] = {"fill_s": seconds}
     for name, who, path in SCENARIOS:
         figures[name] = timed(clients[who], path.format(ref=sample, prefix=sample[:4]), requests)
+        print(f"  {name}: p50 {figures[name][0]:.1f} ms", file=sys.stderr, flush=True)
     app.extensions["visselpipa.engine"].dispose()
     engine.dispose()
     return figures

@@ -1,4 +1,4 @@
-"""The inbox sorts by last activity and searches per assignee: a column and three indexes.
+"""The inbox sorts by last activity and searches per assignee: a column and five indexes.
 
 Revision ID: 0013
 Revises: 0012
@@ -17,7 +17,9 @@ index:
   read in either order, a page at a time;
 - ``(desk, assignee, status, next_deadline_on)``: a member's open cases by
   deadline ("needs my action") and the workload counts per assignee, read
-  from the index alone.
+  from the index alone;
+- ``(desk, category, status, next_deadline_on)`` and the same with
+  ``agency``: the totals of a search by category or agency, from the index.
 
 Search by reference reads the primary key's index (a range on ``case_id``)
 and needs nothing new. bench/inbox.py measures all of it with 100 000 cases.
@@ -101,9 +103,17 @@ def upgrade() -> None:
         "case_index",
         ["desk", "assignee", "status", "next_deadline_on"],
     )
+    for column in ("category", "agency"):
+        op.create_index(
+            f"ix_case_index_desk_{column}_status",
+            "case_index",
+            ["desk", column, "status", "next_deadline_on"],
+        )
 
 
 def downgrade() -> None:
+    for column in ("category", "agency"):
+        op.drop_index(f"ix_case_index_desk_{column}_status", table_name="case_index")
     op.drop_index("ix_case_index_desk_assignee_status", table_name="case_index")
     op.drop_index("ix_case_index_desk_last_activity_on", table_name="case_index")
     op.drop_index("ix_case_index_desk_received_on", table_name="case_index")
