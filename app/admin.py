@@ -28,6 +28,7 @@ administrator a desk key, the one thing the role must not hold.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
@@ -36,7 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -47,6 +48,7 @@ from caseflow.service.handover import hand_over
 from crypto.signing import Signer
 from identity import accounts
 from identity.key_log import DeskKeyMismatch
+from identity.names import NAME_MAX, NAMES_MAX, NamesRefused, clean_names
 from identity.roles import ADMIN_ROLES, DESK_ROLES, ROLES
 from identity.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -63,6 +65,8 @@ class Account:
     desks: tuple[str, ...]
     enrolled: bool
     locked: bool
+    display_name: str = ""
+    other_names: tuple[str, ...] = ()
 
 
 def _accounts() -> list[Account]:
@@ -70,7 +74,16 @@ def _accounts() -> list[Account]:
     with services.engine().connect() as conn:
         listed = accounts.list_accounts(conn)
     return [
-        Account(a.id, a.username, a.role, a.desks, a.enrolled, auth.lock_remaining(a.username) > 0)
+        Account(
+            a.id,
+            a.username,
+            a.role,
+            a.desks,
+            a.enrolled,
+            auth.lock_remaining(a.username) > 0,
+            a.display_name,
+            a.other_names,
+        )
         for a in listed
     ]
 
@@ -101,7 +114,48 @@ def _username_is_printable(_form: FlaskForm, field: StringField) -> None:
         raise ValidationError(_l("Use letters, digits and punctuation, without spaces."))
 
 
-class NewAccountForm(FlaskForm):
+_NAME_REFUSED = {
+    "too_long": _l("Keep each name under %(max)d characters.", max=NAME_MAX),
+    "no_word": _l("Each name needs a word of at least two letters."),
+    "too_many": _l("Give at most %(max)d other names.", max=NAMES_MAX),
+}
+
+
+def _names_are_usable(form: FlaskForm, field: Any) -> None:
+    try:
+        clean_names((field.data or "").splitlines())
+    except NamesRefused as e:
+        raise ValidationError(str(_NAME_REFUSED[e.kind])) from None
+
+
+class NamesMixin:
+    """The names a report's "who was involved" is matched against (identity/names.py)."""
+
+    display_name = StringField(
+        _l("Name"),
+        validators=[
+            Length(max=NAME_MAX, message=_l("Keep this under %(max)d characters.")),
+            _names_are_usable,
+        ],
+    )
+    other_names = TextAreaField(
+        _l("Other names (one per line)"),
+        validators=[_names_are_usable],
+    )
+
+    def names(self) -> tuple[str, tuple[str, ...]]:
+        display = " ".join((self.display_name.data or "").split())
+        others = tuple(
+            n for n in clean_names((self.other_names.data or "").splitlines()) if n != display
+        )
+        return display, others
+
+
+class NamesForm(NamesMixin, FlaskForm):
+    pass
+
+
+class NewAccountForm(NamesMixin, FlaskForm):
     username = StringField(
         _l("Username"),
         validators=[
@@ -188,9 +242,16 @@ def new_account() -> str | tuple[str, int] | Response:
     username = (form.username.data or "").strip()
     settings = services.settings()
     try:
+        display, others = form.names()
         with services.engine().begin() as conn:
             accounts.create_staff(
-                conn, username, form.role.data or "", form.password.data or "", settings.kdf
+                conn,
+                username,
+                form.role.data or "",
+                form.password.data or "",
+                settings.kdf,
+                display_name=display,
+                other_names=others,
             )
     except sa.exc.IntegrityError:
         # Created by someone else between the check and the insert.
@@ -243,6 +304,27 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
             "ok",
         )
     return redirect(url_for("admin.overview") + "#desks", code=303)
+
+
+@bp.route("/admin/accounts/<staff_id>/names", methods=["GET", "POST"])
+@require_staff(*ADMIN_ROLES)
+def account_names(staff_id: str) -> str | tuple[str, int] | Response:
+    """The names a member is known by, so a report naming them recuses them at intake."""
+    account = next((a for a in _accounts() if a.id == staff_id), None)
+    if account is None:
+        abort(404)
+    form = NamesForm()
+    if not form.is_submitted():
+        form.display_name.data = account.display_name
+        form.other_names.data = "\n".join(account.other_names)
+        return render_template("staff/admin_names.html", form=form, account=account)
+    if not form.validate():
+        return render_template("staff/admin_names.html", form=form, account=account), 400
+    display, others = form.names()
+    with services.engine().begin() as conn:
+        accounts.set_names(conn, staff_id, display, others)
+    flash(_("The names of %(username)s were saved.", username=account.username), "ok")
+    return redirect(url_for("admin.overview") + "#accounts", code=303)
 
 
 # -- a desk lead adds members to their own desk ----------------------------------------

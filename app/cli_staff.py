@@ -102,12 +102,32 @@ _recovery_key = click.option(
 @click.command("add-user")
 @click.argument("username")
 @click.option("--role", required=True, help="investigator, desk_lead, committee_member, …")
+@click.option(
+    "--display-name",
+    default="",
+    help="The person's name: a report naming them under 'Who was involved?' is never shown "
+    "to them.",
+)
+@click.option("--other-name", "other_names", multiple=True, help="Another name (repeatable).")
 @_password_file
-def add_user(username: str, role: str, password_file: Path | None) -> None:
+def add_user(
+    username: str,
+    role: str,
+    display_name: str,
+    other_names: tuple[str, ...],
+    password_file: Path | None,
+) -> None:
     """Create a staff account (it enrols a second factor at first sign-in)."""
     from identity import accounts
+    from identity.names import NamesRefused, clean_names
     from identity.roles import ROLES
 
+    try:
+        names = clean_names([display_name, *other_names])
+    except NamesRefused as e:
+        raise click.ClickException(str(e)) from None
+    display = " ".join(display_name.split())
+    others = tuple(n for n in names if n != display)
     if role not in ROLES:
         raise click.ClickException(f"--role must be one of {', '.join(ROLES)}")
     username = username.strip()
@@ -120,7 +140,15 @@ def add_user(username: str, role: str, password_file: Path | None) -> None:
         with engine.begin() as conn:
             if accounts.staff_by_username(conn, username) is not None:
                 raise click.ClickException(f"a staff account named {username!r} exists already")
-            accounts.create_staff(conn, username, role, password, settings.kdf)
+            accounts.create_staff(
+                conn,
+                username,
+                role,
+                password,
+                settings.kdf,
+                display_name=display,
+                other_names=others,
+            )
             has_recovery = accounts.recovery_public_key(conn) is not None
     finally:
         engine.dispose()

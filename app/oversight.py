@@ -40,10 +40,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, StringField
-from wtforms.validators import Optional, Regexp, ValidationError
+from wtforms import BooleanField, IntegerField, StringField
+from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from app import services
+from app.paging import paged
 from app.staff_access import require_staff
 from app.words import DEADLINE_TEXT, STATUS_TEXT
 from caseflow.domain.dates import STOCKHOLM, add_months
@@ -109,18 +110,44 @@ def _labels() -> dict[str, dict[str, str]]:
 # -- oversight --------------------------------------------------------------------
 
 
+class OversightPagesForm(FlaskForm):
+    """Which page of the escalated and of the overdue list (a GET form: nothing changes)."""
+
+    class Meta:
+        csrf = False  # a GET that only reads: no token, and the URL can be shared
+
+    escalated_page = IntegerField(
+        _l("Page of the escalated cases"),
+        validators=[Optional(), NumberRange(min=1, message=_l("Give a page number from 1."))],
+    )
+    overdue_page = IntegerField(
+        _l("Page of the overdue cases"),
+        validators=[Optional(), NumberRange(min=1, message=_l("Give a page number from 1."))],
+    )
+
+
 @bp.get("/oversight")
 @require_staff(*OVERSIGHT_ROLES)
-def overview_page() -> str:
+def overview_page() -> str | tuple[str, int]:
     settings = services.settings()
     today = _today()
-    view = overview(services.engine(), settings.rules, today, desks=[d.id for d in settings.desks])
+    form = OversightPagesForm(formdata=request.args or None)
+    valid = not request.args or form.validate()
+    view = overview(
+        services.engine(),
+        settings.rules,
+        today,
+        desks=[d.id for d in settings.desks],
+        escalated_page=(form.escalated_page.data or 1) if valid else 1,
+        overdue_page=(form.overdue_page.data or 1) if valid else 1,
+    )
     oversight_desk = settings.rules.routing.oversight_desk
     linkable: set[str] = set()
     if oversight_desk in g.staff.desks:
         shown = [c.case_id for c in (*view.escalated, *view.overdue)]
         linkable = cases_granted_to(services.engine(), oversight_desk, shown)
-    return render_template(
+    args = {k: v for k, v in request.args.items() if v} if valid else {}
+    page = render_template(
         "staff/oversight.html",
         view=view,
         linkable=linkable,
@@ -128,7 +155,13 @@ def overview_page() -> str:
         state_text=STATUS_TEXT,
         level_text=LEVEL_TEXT,
         deadline_text=DEADLINE_TEXT,
+        escalated_paging=paged(view.escalated_page, view.escalated_total, view.page_size)[0],
+        overdue_paging=paged(view.overdue_page, view.overdue_total, view.page_size)[0],
+        escalated_args={k: v for k, v in args.items() if k != "escalated_page"},
+        overdue_args={k: v for k, v in args.items() if k != "overdue_page"},
+        notice=None if valid else _("That page does not exist. The first pages are shown."),
     )
+    return page if valid else (page, 400)
 
 
 # -- statistics -------------------------------------------------------------------

@@ -40,7 +40,7 @@ from app.staff_access import (
 )
 from app.staff_forms import CodeForm, LoginForm, LogoutForm, PasswordChangeForm
 from app.words import ROLE_TEXT
-from identity.roles import ADMIN_ROLES, CASE_ROLES, OVERSIGHT_ROLES, STATISTICS_ROLES
+from identity.roles import ADMIN_ROLES, CASE_ROLES, LEAD_ROLES, OVERSIGHT_ROLES, STATISTICS_ROLES
 from identity.staff_auth import (
     LoginLocked,
     LoginRefused,
@@ -72,6 +72,7 @@ def staff_menu(role: str) -> list[tuple[str, str]]:
     """The workspace's pages this role may open: (endpoint, label), from each page's own roles."""
     pages = (
         ("workspace.inbox", _("Inbox"), CASE_ROLES),
+        ("workspace.workload", _("Workload"), LEAD_ROLES),
         ("oversight.overview_page", _("Oversight"), OVERSIGHT_ROLES),
         ("oversight.statistics", _("Statistics"), STATISTICS_ROLES),
         ("admin.overview", _("Administration"), ADMIN_ROLES),

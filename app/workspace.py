@@ -3,8 +3,10 @@
 Routes (all under /staff, all behind :func:`app.staff_access.require_staff`):
 
 - ``GET /staff/inbox``: the cases of the member's desks (primary or
-  consulted) from the ``case_index`` projection, filtered and sorted by the
-  next deadline. Nothing is decrypted here.
+  consulted) from the ``case_index`` projection: searched by reference,
+  filtered, sorted and paged (:mod:`caseflow.service.inbox`), with the
+  "needs my action" view. Nothing is decrypted here.
+- ``GET /staff/workload``: a desk lead's desks' open cases per member.
 - ``GET /staff/cases/<id>``: the case decrypted with the member's desk key,
   its timeline and deadlines, and one small form per action the workflow
   allows now. ``POST`` runs one of them.
@@ -28,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -56,6 +58,7 @@ from wtforms.validators import (
 
 from app import services
 from app.i18n import collation_key
+from app.paging import Paging
 from app.staff_access import desk_private_key, require_staff
 from app.words import ACTOR_TEXT, DEADLINE_TEXT, STATUS_TEXT
 from caseflow.clock import STOCKHOLM
@@ -63,6 +66,7 @@ from caseflow.domain import CommandKind
 from caseflow.domain.errors import CommandRefused
 from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
+from caseflow.service.inbox import SOON_DAYS, normalise_reference
 from caseflow.service.workspace import (
     AccessDenied,
     Action,
@@ -72,7 +76,7 @@ from caseflow.service.workspace import (
     Workspace,
 )
 from crypto.signing import Signer
-from identity.roles import CASE_ROLES
+from identity.roles import CASE_ROLES, LEAD_ROLES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff")
 
@@ -501,17 +505,27 @@ ACTION_FORMS: dict[CommandKind, type[ActionForm]] = {
 
 
 class InboxForm(FlaskForm):
-    """The inbox filters: a GET form, so no CSRF token (it changes nothing)."""
+    """The inbox's search, filters and order: a GET form, so no CSRF token (it
+    changes nothing) and every result has an address that can be bookmarked."""
 
     class Meta:
         csrf = False
 
+    reference = StringField(
+        _l("Case reference"),
+        validators=[Optional(), Length(max=64, message=_l("A case reference is 32 characters."))],
+    )
     status = SelectField(_l("State"), default="open", validate_choice=True)
     category = SelectField(_l("Category"), default="", validate_choice=True)
     agency = SelectField(_l("Agency"), default="", validate_choice=True)
+    assignee = SelectField(_l("Assigned to"), default="", validate_choice=True)
+    due = SelectField(_l("Next deadline"), default="", validate_choice=True)
     overdue = BooleanField(_l("Only overdue"))
     mine = BooleanField(_l("Only assigned to me"))
     unassigned = BooleanField(_l("Only without an assignee"))
+    action = BooleanField(_l("Only what needs my action"))
+    sort = SelectField(_l("Sort by"), default="deadline", validate_choice=True)
+    order = SelectField(_l("Order"), default="asc", validate_choice=True)
     page = IntegerField(
         _l("Page"),
         default=1,
@@ -520,6 +534,25 @@ class InboxForm(FlaskForm):
             NumberRange(min=1, max=100000, message=_l("Give a page number from 1.")),
         ],
     )
+
+    def validate_reference(self, field: StringField) -> None:
+        if field.data and normalise_reference(field.data) is None:
+            raise ValidationError(
+                _l(
+                    "A case reference has only the digits 0-9 and the letters a-f, "
+                    "for example 4f2a91c0."
+                )
+            )
+
+
+SORT_TEXT = {
+    "deadline": _l("Next deadline"),
+    "received": _l("Received"),
+    "activity": _l("Last activity"),
+    "reference": _l("Case reference"),
+}
+ORDER_TEXT = {"asc": _l("Earliest or lowest first"), "desc": _l("Latest or highest first")}
+DUE_CHOICES = (7, 14, 30, 90)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -568,10 +601,7 @@ def _denied() -> tuple[str, int]:
 # -- the inbox -----------------------------------------------------------------------
 
 
-@bp.get("/inbox")
-@require_staff(*CASE_ROLES)
-def inbox() -> Page:
-    labels = _labels()
+def _inbox_form(labels: dict[str, dict[str, str]]) -> InboxForm:
     form = InboxForm(formdata=request.args or None)
     form.status.choices = [
         SelectChoice("open", _("Open cases")),
@@ -586,10 +616,41 @@ def inbox() -> Page:
         SelectChoice("", _("All")),
         *(SelectChoice(k, v) for k, v in labels["agency"].items()),
     ]
+    members: dict[str, str] = {}
+    for desk in g.staff.desks:
+        members.update({m.id: m.username for m in workspace().members_of(desk)})
+    form.assignee.choices = [
+        SelectChoice("", _("Anyone")),
+        *(SelectChoice(k, v) for k, v in sorted(members.items(), key=lambda kv: kv[1])),
+    ]
+    form.due.choices = [
+        SelectChoice("", _("Any day")),
+        *(
+            SelectChoice(str(days), ngettext("Within %(num)d day", "Within %(num)d days", days))
+            for days in DUE_CHOICES
+        ),
+    ]
+    form.sort.choices = [SelectChoice(k, str(v)) for k, v in SORT_TEXT.items()]
+    form.order.choices = [SelectChoice(k, str(v)) for k, v in ORDER_TEXT.items()]
+    return form
+
+
+@bp.get("/inbox")
+@require_staff(*CASE_ROLES)
+def inbox() -> Page:
+    labels = _labels()
+    form = _inbox_form(labels)
+    page = {
+        "form": form,
+        "labels": labels,
+        "status_text": STATUS_TEXT,
+        "deadline_text": DEADLINE_TEXT,
+        "sort_text": SORT_TEXT,
+        "open_statuses": [s.value for s in OPEN_STATUSES],
+        "soon_days": SOON_DAYS,
+    }
     if request.args and not form.validate():
-        return render_template(
-            "staff/inbox.html", form=form, box=None, labels=labels, status_text=STATUS_TEXT
-        ), 400
+        return render_template("staff/inbox.html", box=None, **page), 400
     wanted = InboxFilter(
         status=form.status.data or "open",
         category=form.category.data or "",
@@ -598,18 +659,34 @@ def inbox() -> Page:
         mine=bool(form.mine.data),
         unassigned=bool(form.unassigned.data),
         page=form.page.data or 1,
+        reference=normalise_reference(form.reference.data or "") or "",
+        assignee=form.assignee.data or "",
+        due_within=int(form.due.data) if form.due.data else None,
+        needs_action=bool(form.action.data),
+        sort=form.sort.data or "deadline",
+        descending=form.order.data == "desc",
     )
     box = workspace().inbox(g.staff, wanted)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "staff/inbox.html",
-        form=form,
         box=box,
-        labels=labels,
-        status_text=STATUS_TEXT,
-        deadline_text=DEADLINE_TEXT,
+        paging=Paging(box.page, box.pages),
         page_args=args,
-        open_statuses=[s.value for s in OPEN_STATUSES],
+        wanted=wanted,
+        **page,
+    )
+
+
+@bp.get("/workload")
+@require_staff(*LEAD_ROLES)
+def workload() -> Page:
+    """The desk lead's view: open cases per member of each of their desks."""
+    return render_template(
+        "staff/workload.html",
+        loads=workspace().workload(g.staff),
+        labels=_labels(),
+        soon_days=SOON_DAYS,
     )
 
 

@@ -1,4 +1,4 @@
-"""Latency of the staff inbox (GET /staff/inbox) over 100 000 cases.
+"""Latency of the staff inbox (GET /staff/inbox) over 100 000 cases: search, sort, pages.
 
 Not part of the test suite. Run::
 
@@ -8,24 +8,34 @@ Not part of the test suite. Run::
 Method, per database (SQLite in a temporary directory; PostgreSQL in a fresh
 database ``vp_bench_inbox_<random>`` on 127.0.0.1, dropped at the end):
 
-1. migrate to the newest revision and create the desks;
-2. insert ``--cases`` rows into the ``case_index`` projection directly, in
-   bulk (the inbox reads only that table): half routed to the
+1. migrate to the newest revision and create the desks; create an
+   investigator and a desk lead of the anti-corruption team;
+2. insert ``--cases`` rows into the read models the inbox reads, directly
+   and in bulk (5 000 rows per INSERT, one transaction; nothing else reads
+   them here, so no event is written): ``case_index`` — half routed to the
    anti-corruption team, 30 % to the ethics committee, 20 % to oversight;
-   10 % of the anti-corruption cases consult the ethics committee; 70 % open,
-   the rest concluded, rejected or shredded; next deadlines spread over
-   ±200 days around today, so about a third of the open cases are overdue;
-3. create an investigator of the anti-corruption team and sign them in
-   through the Flask test client (password, then a TOTP code): every
-   request below goes through the whole app, session and all;
+   10 % of the anti-corruption cases consult the ethics committee; 70 %
+   open, the rest concluded, rejected or shredded; next deadlines spread
+   over ±200 days around today, so about a third of the open cases are
+   overdue; received days over the last 700 days and the last activity
+   between then and today; 90 % of the cases assigned to one of 100
+   members, the investigator among them (≈ 225 open cases of theirs) — and
+   ``case_recusals``: the investigator and the lead are each recused from
+   1 % of the cases. Then ``ANALYZE`` (SQLite) or ``VACUUM ANALYZE``
+   (PostgreSQL, what autovacuum does after a bulk load);
+3. sign both members in through the Flask test client (password, then a
+   TOTP code): every request below goes through the whole app, session,
+   second factor check, desk lookup, the inbox queries and the template;
 4. per scenario, 20 warm-up requests, then ``--requests`` timed ones
    (wall clock around ``client.get``, the response read in full); report
    p50 (the median) and p95.
 
-Scenarios: the first page with the default filters (open cases, sorted by
-next deadline), and the same with "only overdue". The app runs in this
-process (no network, no gunicorn): the figures are the server's own time
-per request, not what a browser would see over TLS.
+The scenarios (see ``SCENARIOS``) are the first page with the default
+filters, search by a full reference and by a four-character prefix, every
+sort order, filters combined with a sort, the deadline window, "needs my
+action", page 20, and the desk lead's inbox, needs-my-action and workload.
+The app runs in this process (no network, no gunicorn): the figures are the
+server's own time per request, not what a browser would see over TLS.
 """
 
 from __future__ import annotations
@@ -53,7 +63,7 @@ import sqlalchemy as sa  # noqa: E402
 from app import create_app  # noqa: E402
 from caseflow.clock import STOCKHOLM  # noqa: E402
 from caseflow.store import create_engine, migrate  # noqa: E402
-from caseflow.store.projections import case_index_table  # noqa: E402
+from caseflow.store.projections import case_index_table, case_recusals_table  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from identity import accounts  # noqa: E402
 from identity.bootstrap import bootstrap  # noqa: E402
@@ -68,7 +78,9 @@ ATTR = re.compile(r'(\w+)="([^"]*)"')
 SECRET = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
 
 
-def rows(count: int, today: date) -> Iterator[dict[str, Any]]:
+def rows(
+    count: int, today: date, assignees: list[str], agencies: list[str]
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(4711)
     for _ in range(count):
         roll = rng.random()
@@ -76,20 +88,22 @@ def rows(count: int, today: date) -> Iterator[dict[str, Any]]:
         consulted = "ethics" if desk == "anticorruption" and rng.random() < 0.1 else ""
         status = rng.choice(OPEN) if rng.random() < 0.7 else rng.choice(CLOSED)
         received = today - timedelta(days=rng.randrange(0, 700))
+        active = received + timedelta(days=rng.randrange(0, (today - received).days + 1))
         due = None if status == "shredded" else today + timedelta(days=rng.randrange(-200, 200))
         yield {
             "case_id": secrets.token_hex(16),
             "desk": desk,
             "consulted_desks": consulted,
             "category": rng.choice(CATEGORIES),
-            "agency": f"agency-{rng.randrange(40):02}",
+            "agency": rng.choice(agencies),
             "status": status,
-            "assignee": None,
+            "assignee": rng.choice(assignees) if rng.random() < 0.9 else None,
             "severity": None,
             "retaliation_risk": None,
             "outcome": None,
             "received_on": received,
             "closed_on": None if status in OPEN else received + timedelta(days=30),
+            "last_activity_on": active,
             "next_deadline_on": due,
             "next_deadline_kind": None if due is None else "feedback",
             "escalation_level": None,
@@ -100,30 +114,44 @@ def rows(count: int, today: date) -> Iterator[dict[str, Any]]:
         }
 
 
-def fill(engine: sa.Engine, count: int) -> float:
+def fill(
+    engine: sa.Engine, count: int, members: list[str], agencies: list[str]
+) -> tuple[float, str]:
+    """Fill the read models; return the seconds taken and an open anti-corruption case id."""
     started = time.perf_counter()
     today = datetime.now(STOCKHOLM).date()
+    assignees = [*members, *(secrets.token_hex(8) for _ in range(100 - len(members)))]
+    rng = random.Random(815)
     batch: list[dict[str, Any]] = []
+    recusals: list[dict[str, Any]] = []
+    sample = ""
     with engine.begin() as conn:
-        for row in rows(count, today):
+        for row in rows(count, today, assignees, agencies):
             batch.append(row)
+            if not sample and row["desk"] == "anticorruption" and row["status"] in OPEN:
+                sample = row["case_id"]
+            for member in members:
+                if rng.random() < 0.01 and row["case_id"] != sample:
+                    recusals.append({"case_id": row["case_id"], "staff_id": member})
             if len(batch) == 5000:
                 conn.execute(sa.insert(case_index_table), batch)
                 batch.clear()
         if batch:
             conn.execute(sa.insert(case_index_table), batch)
+        for start in range(0, len(recusals), 5000):
+            conn.execute(sa.insert(case_recusals_table), recusals[start : start + 5000])
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             # What autovacuum does soon after a bulk load in production: the
             # statistics, and the visibility map that lets the counts read
             # the index alone.
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE case_index"
-            )
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            auto.exec_driver_sql("VACUUM ANALYZE case_index")
+            auto.exec_driver_sql("VACUUM ANALYZE case_recusals")
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, sample
 
 
 def hidden(page: str) -> dict[str, str]:
@@ -135,9 +163,14 @@ def hidden(page: str) -> dict[str, str]:
     return found
 
 
-def signed_in_client(app: Any, engine: sa.Engine, kdf: Any) -> Any:
+def create_member(engine: sa.Engine, kdf: Any, username: str, role: str, desk_key: Any) -> str:
     with engine.begin() as conn:
-        member, _ = accounts.create_staff(conn, "bänk", "investigator", PASSWORD, kdf)
+        member, _ = accounts.create_staff(conn, username, role, PASSWORD, kdf)
+        accounts.add_desk_member(conn, "anticorruption", member.id, desk_key)
+    return member.id
+
+
+def signed_in_client(app: Any, username: str) -> Any:
     app.test_client_class = None
     client = app.test_client()
 
@@ -148,23 +181,40 @@ def signed_in_client(app: Any, engine: sa.Engine, kdf: Any) -> Any:
         return client.post(path, data=data, base_url="https://localhost")
 
     page = get("/staff/login").get_data(as_text=True)
-    post("/staff/login", {**hidden(page), "username": "bänk", "password": PASSWORD})
+    post("/staff/login", {**hidden(page), "username": username, "password": PASSWORD})
     page = get("/staff/enrol").get_data(as_text=True)
     match = SECRET.search(page)
     assert match, "no TOTP secret on the enrolment page"
     totp = pyotp.TOTP(match.group(1).replace(" ", ""))
     post("/staff/enrol", {**hidden(page), "code": totp.now()})
-    return client, member.id
+    return client
 
 
-def add_to_desk(engine: sa.Engine, staff_id: str, desk_key: Any) -> None:
-    with engine.begin() as conn:
-        accounts.add_desk_member(conn, "anticorruption", staff_id, desk_key)
+#: (name, who, path): ``{ref}`` is an open case of the desk, ``{prefix}`` its first four.
+SCENARIOS = (
+    ("default (open, by deadline)", "investigator", "/staff/inbox"),
+    ("only overdue", "investigator", "/staff/inbox?status=open&overdue=y"),
+    ("reference, whole", "investigator", "/staff/inbox?reference={ref}"),
+    ("reference, 4-char prefix", "investigator", "/staff/inbox?reference={prefix}&status=all"),
+    ("sort received, newest", "investigator", "/staff/inbox?sort=received&order=desc"),
+    ("sort last activity, oldest", "investigator", "/staff/inbox?sort=activity"),
+    ("sort reference", "investigator", "/staff/inbox?sort=reference"),
+    ("deadline, latest first", "investigator", "/staff/inbox?order=desc"),
+    ("category + sort received", "investigator", "/staff/inbox?category=fraud&sort=received"),
+    ("agency + all states", "investigator", "/staff/inbox?agency=skatteverket&status=all"),
+    ("due within 7 days", "investigator", "/staff/inbox?due=7"),
+    ("needs my action", "investigator", "/staff/inbox?action=y"),
+    ("only mine, by activity", "investigator", "/staff/inbox?mine=y&sort=activity&order=desc"),
+    ("page 20", "investigator", "/staff/inbox?page=20"),
+    ("lead: default", "desk_lead", "/staff/inbox"),
+    ("lead: needs my action", "desk_lead", "/staff/inbox?action=y"),
+    ("lead: workload", "desk_lead", "/staff/workload"),
+)
 
 
 def timed(client: Any, path: str, requests: int) -> tuple[float, float, int]:
     for _ in range(20):
-        assert client.get(path, base_url="https://localhost").status_code == 200
+        assert client.get(path, base_url="https://localhost").status_code == 200, path
     samples = []
     size = 0
     for _ in range(requests):
@@ -198,16 +248,20 @@ def run(database_url: str, workdir: Path, cases: int, requests: int) -> dict[str
     engine = create_engine(database_url)
     migrate(engine)
     desks = bootstrap(engine, settings).created_desks
-    seconds = fill(engine, cases)
+    key = desks["anticorruption"]
+    members = {
+        "investigator": create_member(engine, settings.kdf, "bänk", "investigator", key),
+        "desk_lead": create_member(engine, settings.kdf, "ledare", "desk_lead", key),
+    }
+    agencies = [a.id for a in settings.agencies]
+    seconds, sample = fill(engine, cases, list(members.values()), agencies)
     app = create_app(settings, {"TESTING": True})
-    client, staff_id = signed_in_client(app, engine, settings.kdf)
-    add_to_desk(engine, staff_id, desks["anticorruption"])
-    figures = {"fill_s": seconds}
-    for name, path in (
-        ("default", "/staff/inbox"),
-        ("overdue", "/staff/inbox?status=open&overdue=y"),
-    ):
-        figures[name] = timed(client, path, requests)
+    clients = {"investigator": signed_in_client(app, "bänk")}
+    clients["desk_lead"] = signed_in_client(app, "ledare")
+    figures: dict[str, Any] = {"fill_s": seconds}
+    for name, who, path in SCENARIOS:
+        figures[name] = timed(clients[who], path.format(ref=sample, prefix=sample[:4]), requests)
+        print(f"  {name}: p50 {figures[name][0]:.1f} ms", file=sys.stderr, flush=True)
     app.extensions["visselpipa.engine"].dispose()
     engine.dispose()
     return figures
@@ -225,9 +279,9 @@ def main() -> None:
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
     print(
-        f"{args.cases} rows in case_index; an investigator of the anti-corruption team "
-        f"signed in through the Flask test client; 20 warm-up + {args.requests} timed "
-        "GET /staff/inbox per scenario"
+        f"{args.cases} rows in case_index; an investigator and a desk lead of the "
+        "anti-corruption team signed in through the Flask test client; 20 warm-up + "
+        f"{args.requests} timed GETs per scenario"
     )
     for name in names:
         with tempfile.TemporaryDirectory(prefix="vp-bench-inbox-") as tmp:
@@ -250,7 +304,7 @@ def main() -> None:
                     admin.dispose()
             print(f"\n[{name}] filled case_index in {figures['fill_s']:.1f} s (not measured)")
             print(f"{'scenario':<28} {'p50 ms':>8} {'p95 ms':>8} {'page bytes':>11}")
-            for scenario in ("default", "overdue"):
+            for scenario, _who, _path in SCENARIOS:
                 p50, p95, size = figures[scenario]
                 print(f"{scenario:<28} {p50:>8.1f} {p95:>8.1f} {size:>11}")
 

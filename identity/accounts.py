@@ -109,10 +109,19 @@ def desk_ids(conn: sa.Connection) -> set[str]:
 
 
 def create_staff(
-    conn: sa.Connection, username: str, role: str, password: str, cost: KdfCost
+    conn: sa.Connection,
+    username: str,
+    role: str,
+    password: str,
+    cost: KdfCost,
+    display_name: str = "",
+    other_names: tuple[str, ...] = (),
 ) -> tuple[StaffMember, PrivateKey]:
     """Create an account; its private key gets a recovery copy when the
-    organisation recovery key is known (see :func:`remember_recovery_key`)."""
+    organisation recovery key is known (see :func:`remember_recovery_key`).
+
+    ``display_name`` and ``other_names`` are matched against the persons a
+    report names, so the member is recused from it (identity/names.py)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     private = PrivateKey.generate()
@@ -130,9 +139,36 @@ def create_staff(
             key_kdf=cost.to_text(KEY_SALT),
             public_key=bytes(private.public_key),
             recovery_sealed_key=None if recovery is None else seal_to(recovery, bytes(private)),
+            display_name=display_name or None,
+            other_names="\n".join(other_names) or None,
         )
     )
     return member, private
+
+
+def set_names(
+    conn: sa.Connection, staff_id: str, display_name: str, other_names: tuple[str, ...]
+) -> bool:
+    """Replace an account's names; False if there is no such account."""
+    result = conn.execute(
+        sa.update(staff_table)
+        .where(staff_table.c.id == staff_id)
+        .values(display_name=display_name or None, other_names="\n".join(other_names) or None)
+    )
+    return bool(result.rowcount)
+
+
+def staff_names(conn: sa.Connection) -> dict[str, tuple[str, ...]]:
+    """Every account's names (display name first), for accounts that have any."""
+    rows = conn.execute(
+        sa.select(staff_table.c.id, staff_table.c.display_name, staff_table.c.other_names)
+    ).all()
+    found: dict[str, tuple[str, ...]] = {}
+    for staff_id, display, others in rows:
+        names = tuple(n for n in (display or "", *(others or "").splitlines()) if n)
+        if names:
+            found[staff_id] = names
+    return found
 
 
 def add_desk_member(
@@ -254,15 +290,22 @@ class AccountSummary:
     role: str
     desks: tuple[str, ...]
     enrolled: bool
+    display_name: str = ""
+    other_names: tuple[str, ...] = ()
 
 
 def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
     """Every account, by username, with the desks it is a member of."""
     s, m = staff_table, desk_members_table
     rows = conn.execute(
-        sa.select(s.c.id, s.c.username, s.c.role, s.c.totp_sealed.is_not(None)).order_by(
-            s.c.username
-        )
+        sa.select(
+            s.c.id,
+            s.c.username,
+            s.c.role,
+            s.c.totp_sealed.is_not(None),
+            s.c.display_name,
+            s.c.other_names,
+        ).order_by(s.c.username)
     ).all()
     members: dict[str, list[str]] = {}
     for desk_id, staff_id in conn.execute(
@@ -270,6 +313,14 @@ def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
     ):
         members.setdefault(staff_id, []).append(desk_id)
     return [
-        AccountSummary(r.id, r.username, r.role, tuple(members.get(r.id, ())), bool(r[3]))
+        AccountSummary(
+            r.id,
+            r.username,
+            r.role,
+            tuple(members.get(r.id, ())),
+            bool(r[3]),
+            r.display_name or "",
+            tuple((r.other_names or "").splitlines()),
+        )
         for r in rows
     ]

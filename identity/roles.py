@@ -28,3 +28,6 @@ OVERSIGHT_ROLES = frozenset({"oversight", "auditor"})
 
 #: Who sees the statistics page and may publish a report.
 STATISTICS_ROLES = frozenset({"oversight", "desk_lead", "committee_member", "auditor"})
+
+#: Who sees a desk's workload per member and assigns its cases.
+LEAD_ROLES = frozenset({"desk_lead"})

@@ -622,57 +622,93 @@ class Overview:
     """What oversight watches, as of ``today``: every row is routing metadata."""
 
     today: date
-    escalated: tuple[LateCase, ...]
-    overdue: tuple[LateCase, ...]
+    escalated: tuple[LateCase, ...]  # the page asked for
+    overdue: tuple[LateCase, ...]  # the page asked for
     overdue_total: int
     flags: tuple[AgencyFlag, ...]
     open_cases: Breakdown
     overdue_cases: Breakdown
+    escalated_total: int = 0
+    escalated_page: int = 1
+    overdue_page: int = 1
+    page_size: int = 50
 
 
-#: The overdue list is cut here (the counts above it stay complete).
-OVERDUE_LIST_LIMIT = 500
+#: Rows per page of the escalated and of the overdue list (the counts stay complete).
+OVERSIGHT_PAGE_SIZE = 50
 
 
-def overview(engine: sa.Engine, rules: Rules, today: date, desks: Sequence[str] = ()) -> Overview:
-    """Escalated and overdue cases, systemic flags and counts per desk and state.
+def overview(
+    engine: sa.Engine,
+    rules: Rules,
+    today: date,
+    desks: Sequence[str] = (),
+    escalated_page: int = 1,
+    overdue_page: int = 1,
+    page_size: int = OVERSIGHT_PAGE_SIZE,
+) -> Overview:
+    """Escalated and overdue cases, a page of each, systemic flags and counts per desk and state.
 
     The escalated list holds the open cases whose current deadline climbed
-    the ladder, with the step reached and the deadline missed (from the
-    ``CaseEscalated`` metadata); the overdue list every open case whose next
-    deadline has passed, oldest first.
+    the ladder, highest level first, then by next deadline; each row has
+    the step reached and the deadline missed (from the ``CaseEscalated``
+    metadata, read for the rows of the page only). The overdue list holds
+    every open case whose next deadline has passed, oldest first. A page
+    past the end of a list gives its last page; the totals and the counts
+    per desk and state are over every case, whatever the page.
     """
     t, e = case_index_table, events_table
     open_now = t.c.status.in_(OPEN_STATES)
+    escalated_filter = (open_now, t.c.escalation_level.is_not(None))
+    overdue_filter = (open_now, t.c.next_deadline_on < today)
+    rank = sa.case(
+        {level: n for n, level in enumerate(ESCALATION_LEVELS)},
+        value=t.c.escalation_level,
+        else_=-1,
+    )
     with engine.connect() as conn:
+        escalated_total = int(
+            conn.execute(sa.select(sa.func.count()).where(*escalated_filter)).scalar_one()
+        )
+        escalated_page = _clamp(escalated_page, escalated_total, page_size)
         escalated_rows = conn.execute(
-            sa.select(t.c.case_id, t.c.desk, t.c.status, t.c.escalation_level).where(
-                open_now, t.c.escalation_level.is_not(None)
+            sa.select(
+                t.c.case_id,
+                t.c.desk,
+                t.c.status,
+                t.c.escalation_level,
+                t.c.next_deadline_on,
+                t.c.next_deadline_kind,
             )
+            .where(*escalated_filter)
+            .order_by(rank.desc(), t.c.next_deadline_on, t.c.case_id)
+            .limit(page_size)
+            .offset((escalated_page - 1) * page_size)
         ).all()
         steps: dict[str, dict[str, Any]] = {}
         ids = [r.case_id for r in escalated_rows]
-        for start in range(0, len(ids), 500):
+        if ids:
             rows = conn.execute(
                 sa.select(e.c.stream_id, e.c.meta)
-                .where(e.c.type == "CaseEscalated", e.c.stream_id.in_(ids[start : start + 500]))
+                .where(e.c.type == "CaseEscalated", e.c.stream_id.in_(ids))
                 .order_by(e.c.seq)
             )
             for stream_id, raw in rows:
                 meta = _meta(raw)
                 steps.setdefault(stream_id, {})[str(meta["level"])] = meta
-        overdue_filter = (open_now, t.c.next_deadline_on < today)
+        overdue_total = int(
+            conn.execute(sa.select(sa.func.count()).where(*overdue_filter)).scalar_one()
+        )
+        overdue_page = _clamp(overdue_page, overdue_total, page_size)
         overdue_rows = conn.execute(
             sa.select(
                 t.c.case_id, t.c.desk, t.c.status, t.c.next_deadline_on, t.c.next_deadline_kind
             )
             .where(*overdue_filter)
             .order_by(t.c.next_deadline_on, t.c.case_id)
-            .limit(OVERDUE_LIST_LIMIT)
+            .limit(page_size)
+            .offset((overdue_page - 1) * page_size)
         ).all()
-        overdue_total = int(
-            conn.execute(sa.select(sa.func.count()).where(*overdue_filter)).scalar_one()
-        )
         f = agency_flags_table
         flags = tuple(
             AgencyFlag(
@@ -687,24 +723,24 @@ def overview(engine: sa.Engine, rules: Rules, today: date, desks: Sequence[str] 
         opened, late = Statistics._open_cases(conn, today)
     escalated: list[LateCase] = []
     for row in escalated_rows:
-        # The newest step at the level the projection reports for this case.
+        # The newest step at the level the projection reports for this case;
+        # without one (not expected), the case's next deadline stands in.
         step = steps.get(row.case_id, {}).get(row.escalation_level)
-        if step is None:
-            continue
-        due_on = date.fromisoformat(step["due_on"])
+        if step is not None:
+            kind, due_on = str(step["deadline"]), date.fromisoformat(step["due_on"])
+        else:
+            kind, due_on = row.next_deadline_kind or "", row.next_deadline_on or today
         escalated.append(
             LateCase(
                 row.case_id,
                 row.desk,
                 row.status,
-                str(step["deadline"]),
+                kind,
                 due_on,
                 (today - due_on).days,
                 row.escalation_level,
             )
         )
-    level_rank = {level: n for n, level in enumerate(ESCALATION_LEVELS)}
-    escalated.sort(key=lambda c: (-level_rank.get(c.escalation_level or "", -1), c.due_on))
     overdue = tuple(
         LateCase(
             r.case_id,
@@ -727,7 +763,16 @@ def overview(engine: sa.Engine, rules: Rules, today: date, desks: Sequence[str] 
         flags=flags,
         open_cases=Breakdown(desk_order, OPEN_STATES, opened),
         overdue_cases=Breakdown(desk_order, OPEN_STATES, late),
+        escalated_total=escalated_total,
+        escalated_page=escalated_page,
+        overdue_page=overdue_page,
+        page_size=page_size,
     )
+
+
+def _clamp(page: int, total: int, size: int) -> int:
+    """``page`` within 1 .. the last page of ``total`` rows."""
+    return min(max(1, page), max(1, -(-total // size)))
 
 
 def cases_granted_to(engine: sa.Engine, desk_id: str, case_ids: Iterable[str]) -> set[str]:

@@ -39,6 +39,8 @@ from crypto.receipt import Receipt
 from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
 from crypto.signing import Signer
 from identity import key_log
+from identity.accounts import staff_names
+from identity.names import named_accounts
 from identity.reporter_sessions import CaseAccess
 
 REPORT_ITEM = "report"
@@ -212,6 +214,9 @@ class Intake:
             received_on=reporter_day(self.clock()),
             senior_officials_involved=report.senior_officials,
             desk_members=self._desk_members(),
+            # Matched here, while the text is in memory and before it is
+            # sealed: the case records who is recused, never what matched.
+            named_staff=self._named_staff(report.persons),
             contact_provided=bool(report.contact),
         )
 
@@ -248,6 +253,14 @@ class Intake:
         steps = [Step(receive, bodies), *self._file_steps(case_id, key, files)]
         self.cases.execute(case_id, steps, after_append=grant_and_index)
         return receipt
+
+    def _named_staff(self, persons: str) -> tuple[str, ...]:
+        """The accounts whose names appear in "who was involved" (identity/names.py)."""
+        if not persons.strip():
+            return ()
+        with self.engine.connect() as conn:
+            names = staff_names(conn)
+        return named_accounts(persons, names)
 
     def _desk_members(self) -> dict[str, frozenset[str]]:
         with self.engine.connect() as conn:

@@ -68,6 +68,7 @@ def case_row(state: CaseState, rules: Rules) -> dict[str, Any]:
         "outcome": _value(state.outcome),
         "received_on": state.received_on,
         "closed_on": state.closed_on,
+        "last_activity_on": state.last_activity_on,
         "next_deadline_on": None if deadline is None else deadline.due_on,
         "next_deadline_kind": None if deadline is None else deadline.kind.value,
         "escalation_level": _escalation_level(state, deadlines),

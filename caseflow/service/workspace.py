@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from nacl.public import PrivateKey
@@ -61,15 +61,27 @@ from caseflow.domain.commands import (
 )
 from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
-from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
+from caseflow.service.inbox import (
+    INBOX_PAGE_SIZE as INBOX_PAGE_SIZE,  # re-exported: the inbox lived here
+)
+from caseflow.service.inbox import (
+    Inbox,
+    InboxFilter,
+    StaffLike,
+    Workload,
+    read_inbox,
+    read_workload,
+)
+from caseflow.service.inbox import (
+    InboxRow as InboxRow,  # re-exported
+)
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
 from caseflow.service.projections import earlier_findings
 from caseflow.service.uploads import file_item_id, file_meta_item_id
 from caseflow.store import RecordedEvent
 from caseflow.store.blobs import blob_exists, open_blob
-from caseflow.store.projections import case_index_table, case_recusals_table
 from caseflow.store.records import (
     desk_members_table,
     files_table,
@@ -121,23 +133,8 @@ STAFF_KINDS = frozenset(
     }
 )
 
-INBOX_PAGE_SIZE = 50
-
 #: A desk id to the member's private key of that desk (None: not a member).
 DeskKeys = Callable[[str], PrivateKey | None]
-
-
-class StaffLike(Protocol):
-    """Who acts: the signed-in member (``app.staff.StaffIdentity`` fits)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def role(self) -> str: ...
-
-    @property
-    def desks(self) -> tuple[str, ...]: ...
 
 
 class AccessDenied(CaseflowError):
@@ -236,46 +233,6 @@ class StaffCaseView:
     @property
     def notes(self) -> tuple[TimelineItem, ...]:
         return tuple(item for item in self.timeline if item.type == "InternalNoteAdded")
-
-
-@dataclass(frozen=True)
-class InboxFilter:
-    status: str = "open"  # "open", "all", or a Status value
-    category: str = ""
-    agency: str = ""
-    overdue: bool = False
-    mine: bool = False
-    unassigned: bool = False
-    page: int = 1
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    case_id: str
-    desk: str
-    consulted: bool  # the member sees it as a consulted desk
-    category: str
-    agency: str
-    status: str
-    assignee: str | None
-    severity: str | None
-    received_on: date | None
-    next_deadline_on: date | None
-    next_deadline_kind: str | None
-    escalation_level: str | None
-    days_left: int | None
-
-
-@dataclass(frozen=True)
-class Inbox:
-    rows: tuple[InboxRow, ...]
-    total: int
-    page: int
-    pages: int
-    counts: Mapping[str, int]  # cases per state across the member's desks
-    overdue: int
-    #: Open cases of the member's desks that nobody handles (counted for desk leads).
-    unassigned: int = 0
 
 
 def allowed_kinds(staff: StaffLike, state: CaseState) -> frozenset[CommandKind]:
@@ -388,91 +345,14 @@ class Workspace:
     # -- the inbox ---------------------------------------------------------------
 
     def inbox(self, staff: StaffLike, wanted: InboxFilter) -> Inbox:
-        """The member's desks' cases from ``case_index``, by next deadline. Nothing is decrypted.
-
-        The member's cases are asked as *lanes*: one per own desk
-        (``desk = d``) and one per value of ``consulted_desks`` that names one
-        of their desks (and whose primary desk is not theirs). Each lane is a
-        range of an index (``desk, status, next_deadline_on``; the consulted
-        one on ``consulted_desks, status``), so a page reads about fifty
-        index entries per lane and merges them here, instead of sorting
-        every case of the desk; an OR over the lanes would defeat the
-        indexes on both SQLite and PostgreSQL.
-        """
-        desks = list(staff.desks) if staff.role in CASE_ROLES else []
-        if not desks:
-            return Inbox((), 0, 1, 1, {}, 0)
-        t = case_index_table
-        today = self.today()
-        criteria = self._criteria(staff, wanted, today)
+        """The member's page of the inbox (:mod:`caseflow.service.inbox`). Nothing is decrypted."""
         with self.engine.connect() as conn:
-            lanes = _lanes(conn, desks, staff.id)
-            counts: dict[str, int] = {}
-            overdue = unassigned = 0
-            for lane in lanes:
-                if staff.role == "desk_lead":
-                    unassigned += conn.execute(
-                        sa.select(sa.func.count())
-                        .select_from(t)
-                        .where(lane, t.c.status.in_(_OPEN_VALUES), t.c.assignee.is_(None))
-                    ).scalar_one()
-                for status, n in conn.execute(
-                    sa.select(t.c.status, sa.func.count()).where(lane).group_by(t.c.status)
-                ):
-                    counts[status] = counts.get(status, 0) + int(n)
-                overdue += conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(t)
-                    .where(lane, t.c.status.in_(_OPEN_VALUES), t.c.next_deadline_on < today)
-                ).scalar_one()
-            if wanted == InboxFilter(status=wanted.status, page=wanted.page):
-                # Only the state is filtered: the counts above already say how many.
-                total = sum(
-                    n
-                    for status, n in counts.items()
-                    if wanted.status == "all"
-                    or status == wanted.status
-                    or (wanted.status == "open" and status in _OPEN_VALUES)
-                )
-            else:
-                total = sum(
-                    conn.execute(
-                        sa.select(sa.func.count()).select_from(t).where(lane, *criteria)
-                    ).scalar_one()
-                    for lane in lanes
-                )
-            pages = max(1, -(-int(total) // INBOX_PAGE_SIZE))
-            page = min(max(1, wanted.page), pages)
-            rows = _page(conn, lanes, criteria, (page - 1) * INBOX_PAGE_SIZE)
-        return Inbox(
-            rows=tuple(_inbox_row(r, desks, today) for r in rows),
-            total=int(total),
-            page=page,
-            pages=pages,
-            counts=counts,
-            overdue=int(overdue),
-            unassigned=int(unassigned),
-        )
+            return read_inbox(conn, staff, wanted, self.today())
 
-    @staticmethod
-    def _criteria(staff: StaffLike, wanted: InboxFilter, today: date) -> list[Any]:
-        t = case_index_table
-        criteria: list[Any] = []
-        if wanted.status == "open":
-            criteria.append(t.c.status.in_(_OPEN_VALUES))
-        elif wanted.status != "all":
-            criteria.append(t.c.status == wanted.status)
-        if wanted.category:
-            criteria.append(t.c.category == wanted.category)
-        if wanted.agency:
-            criteria.append(t.c.agency == wanted.agency)
-        if wanted.overdue:
-            criteria.append(t.c.next_deadline_on < today)
-        if wanted.mine:
-            criteria.append(t.c.assignee == staff.id)
-        if wanted.unassigned:
-            criteria.append(t.c.assignee.is_(None))
-        return criteria
+    def workload(self, staff: StaffLike) -> tuple[Workload, ...]:
+        """The open cases per member of each desk of ``staff`` (for desk leads)."""
+        with self.engine.connect() as conn:
+            return read_workload(conn, staff, self.today())
 
     # -- the case ----------------------------------------------------------------
 
@@ -801,87 +681,6 @@ def _case_file(event: RecordedEvent, plain: bytes) -> CaseFile:
 def _stream(engine: sa.Engine, key: CaseKey, case_id: str, file_id: str) -> Iterator[bytes]:
     with open_blob(engine, file_id) as source:
         yield from decrypt_stream(key, case_id, file_item_id(file_id), source)
-
-
-_OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
-
-
-def _lanes(conn: sa.Connection, desks: Sequence[str], staff_id: str) -> list[Any]:
-    """Disjoint conditions that together select the member's cases (see ``inbox``),
-    leaving out every case the member is recused from."""
-    t = case_index_table
-    r = case_recusals_table
-    recused = sa.select(r.c.case_id).where(r.c.staff_id == staff_id)
-    not_recused = t.c.case_id.not_in(recused)
-    return [sa.and_(lane, not_recused) for lane in _desk_lanes(conn, desks)]
-
-
-def _desk_lanes(conn: sa.Connection, desks: Sequence[str]) -> list[Any]:
-    t = case_index_table
-    lanes: list[Any] = [t.c.desk == d for d in desks]
-    # consulted_desks is space-separated; the distinct values are few (one per
-    # combination routing produces), so they are listed and matched exactly.
-    values = conn.execute(
-        sa.select(t.c.consulted_desks).where(t.c.consulted_desks > "").distinct()
-    ).scalars()
-    consulted = [v for v in values if set(v.split()) & set(desks)]
-    lanes.extend(sa.and_(t.c.consulted_desks == v, t.c.desk.not_in(desks)) for v in consulted)
-    return lanes
-
-
-def _page(
-    conn: sa.Connection, lanes: Sequence[Any], criteria: Sequence[Any], offset: int
-) -> list[Any]:
-    """The rows ``offset .. offset + page size`` of the lanes merged by deadline.
-
-    Cases without a deadline (shredded) come last on both databases: SQLite
-    sorts NULL first and PostgreSQL last, and an explicit NULLS LAST would
-    stop SQLite from reading the index in order.
-    """
-    t = case_index_table
-    wanted = offset + INBOX_PAGE_SIZE
-    dated: list[Any] = []
-    undated: list[Any] = []
-    for lane in lanes:
-        dated.extend(
-            conn.execute(
-                sa.select(t)
-                .where(lane, *criteria, t.c.next_deadline_on.is_not(None))
-                .order_by(t.c.next_deadline_on, t.c.case_id)
-                .limit(wanted)
-            ).all()
-        )
-    dated.sort(key=lambda r: (r.next_deadline_on, r.case_id))
-    if len(dated) < wanted:
-        for lane in lanes:
-            undated.extend(
-                conn.execute(
-                    sa.select(t)
-                    .where(lane, *criteria, t.c.next_deadline_on.is_(None))
-                    .order_by(t.c.case_id)
-                    .limit(wanted - len(dated))
-                ).all()
-            )
-        undated.sort(key=lambda r: r.case_id)
-    return [*dated, *undated][offset:wanted]
-
-
-def _inbox_row(r: Any, desks: Sequence[str], today: date) -> InboxRow:
-    return InboxRow(
-        case_id=r.case_id,
-        desk=r.desk,
-        consulted=r.desk not in desks,
-        category=r.category,
-        agency=r.agency,
-        status=r.status,
-        assignee=r.assignee,
-        severity=r.severity,
-        received_on=r.received_on,
-        next_deadline_on=r.next_deadline_on,
-        next_deadline_kind=r.next_deadline_kind,
-        escalation_level=r.escalation_level,
-        days_left=None if r.next_deadline_on is None else days_between(r.next_deadline_on, today),
-    )
 
 
 def _plausible_id(value: str) -> bool:

@@ -49,6 +49,9 @@ case_index_table = Table(
     Column("outcome", String(32), nullable=True),
     Column("received_on", Date, nullable=True),
     Column("closed_on", Date, nullable=True),
+    # The day of the last work on the case: a step of staff or of the reporter
+    # (the clock's reminders and escalations do not count; migration 0013).
+    Column("last_activity_on", Date, nullable=True),
     Column("next_deadline_on", Date, nullable=True),
     Column("next_deadline_kind", String(32), nullable=True),
     # The highest rung of the escalation ladder the case has reached.
@@ -62,6 +65,20 @@ case_index_table = Table(
     # The inbox's counts per state and of overdue cases (migration 0005).
     Index("ix_case_index_desk_status_next_deadline_on", "desk", "status", "next_deadline_on"),
     Index("ix_case_index_consulted_desks_status", "consulted_desks", "status"),
+    # The inbox sorted by received day or last activity, "needs my action" and
+    # the desk lead's workload per assignee (migration 0013).
+    Index("ix_case_index_desk_received_on", "desk", "received_on"),
+    Index("ix_case_index_desk_last_activity_on", "desk", "last_activity_on"),
+    Index(
+        "ix_case_index_desk_assignee_status",
+        "desk",
+        "assignee",
+        "status",
+        "next_deadline_on",
+    ),
+    # The inbox's totals filtered by category or agency, from the index alone.
+    Index("ix_case_index_desk_category_status", "desk", "category", "status", "next_deadline_on"),
+    Index("ix_case_index_desk_agency_status", "desk", "agency", "status", "next_deadline_on"),
     Index("ix_case_index_wake_on", "wake_on"),
     Index("ix_case_index_status", "status"),
 )

@@ -39,6 +39,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    Text,
     false,
 )
 
@@ -82,6 +83,11 @@ staff_table = Table(
     Column("totp_pending_sealed", LargeBinary, nullable=True),
     # The last accepted TOTP time step: a code is never accepted twice.
     Column("totp_last_step", BigInteger, nullable=True),
+    # The member's name and other names they are known by (one per line):
+    # matched against a report's "who was involved" before it is sealed, so
+    # a member named in a report is recused (identity/names.py).
+    Column("display_name", String(200), nullable=True),
+    Column("other_names", Text, nullable=True),
 )
 
 desk_members_table = Table(

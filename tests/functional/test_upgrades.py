@@ -184,6 +184,16 @@ def test_migrate_moves_the_sealed_files_of_0011_into_the_database(deployment, cl
     (blobs / ("f" * 32)).write_bytes(b"an orphan")
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE blob_chunks")
+        # and without what 0013 adds to the case index
+        for index in (
+            "desk_assignee_status",
+            "desk_last_activity_on",
+            "desk_received_on",
+            "desk_category_status",
+            "desk_agency_status",
+        ):
+            conn.exec_driver_sql(f"DROP INDEX ix_case_index_{index}")
+        conn.exec_driver_sql("ALTER TABLE case_index DROP COLUMN last_activity_on")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
 
     # Alembic alone does not know where the files are: it refuses, changing nothing.
@@ -199,3 +209,19 @@ def test_migrate_moves_the_sealed_files_of_0011_into_the_database(deployment, cl
     assert not blobs.exists()  # nothing of a file is a file any more
     assert stored_blob_ids(engine) == [file_id]
     assert _stored_file(deployment) == (described, stored)
+
+
+def test_0013_fills_the_last_activity_day_as_a_rebuild_would(old_deployment):
+    """The day 0013 reads from the log is the day the projector derives from the events."""
+    from caseflow.service.projections import Projections
+
+    settings, engine = old_deployment
+    migrate(engine)
+    t = case_index_table
+    with engine.connect() as conn:
+        migrated = dict(conn.execute(sa.select(t.c.case_id, t.c.last_activity_on)).all())
+    assert migrated and all(day is not None for day in migrated.values())
+    Projections(settings.rules).rebuild(engine)
+    with engine.connect() as conn:
+        rebuilt = dict(conn.execute(sa.select(t.c.case_id, t.c.last_activity_on)).all())
+    assert migrated == rebuilt

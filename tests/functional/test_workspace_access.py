@@ -109,6 +109,7 @@ def _main(page: str) -> str:
 
 ROUTES = [
     ("GET", "/staff/inbox"),
+    ("GET", "/staff/workload"),
     ("GET", "/staff/cases/{case}"),
     ("POST", "/staff/cases/{case}"),
     ("GET", "/staff/cases/{case}/files/{file}"),
