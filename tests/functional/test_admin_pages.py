@@ -65,9 +65,10 @@ def test_the_account_list_shows_roles_desks_second_factor_and_locks(deployment):
             for row in re.findall(r"<tr><td>.*?</tr>", table, re.S)
         )
     }
-    assert rows["admin"] == ["Administratör", "inga", "inställd", "nej"]
-    assert rows["ny"] == ["Utredare", "Antikorruptionsgruppen", "inte än", "nej"]
-    assert rows["spärrad"][1:] == ["Etiknämnden", "inte än", "spärrat"]
+    assert rows["admin"][1:] == ["Administratör", "inga", "inställd", "nej"]
+    assert rows["admin"][0] == "inget namn angivet Ändra namn för admin"
+    assert rows["ny"][1:] == ["Utredare", "Antikorruptionsgruppen", "inte än", "nej"]
+    assert rows["spärrad"][2:] == ["Etiknämnden", "inte än", "spärrat"]
     assert "add-desk-member" in html  # how to add a member without a desk key
     assert "<script" not in html and " style=" not in html
 
