@@ -80,13 +80,16 @@ class DeclareConflict(Command):
     """``staff_id`` declares a conflict (``actor == staff_id``) or is recused by a lead.
 
     ``desk_members`` are the current members of the case's desk: when all of
-    them are recused the case moves to oversight.
+    them are recused the case moves to a substitute desk (routing.toml's
+    ``[substitutes]``, else oversight), chosen among ``other_desks`` (each
+    desk's members) so that it is not all recused itself.
     """
 
     kind = CommandKind.DECLARE_CONFLICT
     staff_id: str
     reason: str
     desk_members: frozenset[str] = frozenset()
+    other_desks: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ from caseflow.domain.events import (
     SanctionVoteCast,
 )
 from caseflow.domain.policies.deadlines import extended_feedback_due, feedback_due
-from caseflow.domain.policies.routing import route_report, whole_desk_recused
+from caseflow.domain.policies.routing import route_report, substitute_for, whole_desk_recused
 from caseflow.domain.policies.sanctions import (
     counted_votes,
     eligible_voters,
@@ -285,25 +285,30 @@ def _declare_conflict(
     if staff in state.grants:
         events.append(AccessRevoked(command.case_id, staff, "conflict of interest declared", now))
     events.append(ConflictDeclared(command.case_id, staff, command.reason, now, command.actor))
-    oversight = rules.routing.oversight_desk
-    if state.desk != oversight and whole_desk_recused(
-        command.desk_members, state.recused | {staff}
-    ):
-        remaining = state.grants - {staff}
-        events.extend(
-            AccessRevoked(command.case_id, holder, f"case moves to {oversight}", now)
-            for holder in sorted(remaining)
-        )
-        events.append(
-            DeskChanged(
-                command.case_id,
-                state.desk,
-                oversight,
-                f"every member of {state.desk} is recused",
-                now,
-                command.actor,
+    recused = state.recused | {staff}
+    desk = state.desk or ""
+    if whole_desk_recused(command.desk_members, recused):
+        # Nobody left at the desk may open the case: a substitute desk takes
+        # it, and the workspace seals the case key to it in the same
+        # transaction (caseflow.service.workspace), so it can act at once.
+        members = {**command.other_desks, desk: command.desk_members}
+        substitute = substitute_for(desk, rules.routing, members, recused)
+        if substitute != desk:
+            remaining = state.grants - {staff}
+            events.extend(
+                AccessRevoked(command.case_id, holder, f"case moves to {substitute}", now)
+                for holder in sorted(remaining)
             )
-        )
+            events.append(
+                DeskChanged(
+                    command.case_id,
+                    state.desk,
+                    substitute,
+                    f"every member of {state.desk} is recused",
+                    now,
+                    command.actor,
+                )
+            )
     return events
 
 

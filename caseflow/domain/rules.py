@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -39,6 +39,13 @@ class RoutingRules:
     oversight_desk: str
     categories: Mapping[str, CategoryRoute]
     inform_oversight_of_senior_officials: bool = True
+    #: The desk that takes a case when every member of its desk is recused
+    #: (``[substitutes]`` in routing.toml); a desk not named there goes to
+    #: ``oversight_desk``, and that one to the first desk of ``desk_order``
+    #: that is not all recused (see routing.substitute_for).
+    substitutes: Mapping[str, str] = field(default_factory=dict)
+    #: ``desks`` in the order routing.toml lists them.
+    desk_order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,12 +122,25 @@ def _routing(table: _Table) -> RoutingRules:
         categories[name] = CategoryRoute(desk=desk, consulted=consulted)
     if not categories:
         raise table.error("categories", "at least one category is needed")
+    substitutes: dict[str, str] = {}
+    if "substitutes" in table.data:
+        entries = table.table("substitutes")
+        for name in entries.names():
+            if name not in known:
+                raise entries.error(name, f"unknown desk {name!r} (desks: {sorted(known)})")
+            substitute = entries.desk(name, known)
+            if substitute == name:
+                raise entries.error(name, "a desk cannot substitute for itself")
+            substitutes[name] = substitute
+        entries.done()
     table.done()
     return RoutingRules(
         desks=known,
         oversight_desk=oversight,
         categories=MappingProxyType(categories),
         inform_oversight_of_senior_officials=inform,
+        substitutes=MappingProxyType(substitutes),
+        desk_order=desks,
     )
 
 

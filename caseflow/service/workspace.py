@@ -519,8 +519,13 @@ class Workspace:
             first = recorded[0].version if recorded else after.version + 1
             if first != seen_version + 1:
                 raise CaseChanged(seen_version, first - 1)
-            if isinstance(command, Refer) and command.to_desk is not None:
-                _hand_key_to_desk(conn, case_id, key, state.desk, command.to_desk, self.log_key)
+            # A referral to another desk, or a substitute desk taking a case
+            # whose whole desk is recused: the case key goes with the case,
+            # in this transaction, so the new desk can open it at once.
+            for event in recorded:
+                if event.type == "DeskChanged" and event.meta.get("to_desk"):
+                    to_desk = str(event.meta["to_desk"])
+                    _hand_key_to_desk(conn, case_id, key, state.desk, to_desk, self.log_key)
 
         return self.cases.execute(case_id, [Step(command, bodies)], now=now, after_append=unchanged)
 
@@ -548,7 +553,14 @@ class Workspace:
                 command = Assign(case_id, actor, str(v["assignee"]))
             case CommandKind.DECLARE_CONFLICT:
                 members = frozenset(m.id for m in self.members_of(state.desk))
-                command = DeclareConflict(case_id, actor, actor, str(v["reason"]), members)
+                others = {
+                    desk: frozenset(m.id for m in self.members_of(desk))
+                    for desk in self.cases.rules.routing.desks
+                    if desk != state.desk
+                }
+                command = DeclareConflict(
+                    case_id, actor, actor, str(v["reason"]), members, other_desks=others
+                )
             case CommandKind.ASSESS:
                 command = Assess(
                     case_id,

@@ -54,8 +54,8 @@ def route_report(
     named = frozenset(named_staff)
     desk, reason = primary.desk, f"category {category} goes to {primary.desk}"
     if whole_desk_recused(members.get(desk, frozenset()), named):
-        desk = rules.oversight_desk
-        reason = f"every member of {primary.desk} is named in the report: oversight handles it"
+        desk = substitute_for(primary.desk, rules, members, named)
+        reason = f"every member of {primary.desk} is named in the report: {desk} handles it"
     kept = tuple(
         dict.fromkeys(
             other
@@ -69,6 +69,39 @@ def route_report(
         and desk != rules.oversight_desk
     )
     return Route(desk=desk, consulted_desks=kept, inform_oversight=inform, reason=reason)
+
+
+def substitute_for(
+    desk: str,
+    rules: RoutingRules,
+    members: Mapping[str, frozenset[str]],
+    recused: frozenset[str],
+) -> str:
+    """The desk that takes a case none of ``desk``'s members may handle.
+
+    Its configured substitute, else the oversight desk; if that one is all
+    recused too, the next along the same chain, then any desk (in the order
+    routing.toml lists them) with a member who is not recused. A case is
+    never left with a desk that nobody may open it at, as long as any such
+    desk exists; if none does, the oversight desk (an empty desk counts as
+    not recused: its members are unknown).
+    """
+    seen = {desk}
+    current = desk
+    while True:
+        nxt = rules.substitutes.get(current) or (
+            rules.oversight_desk if current != rules.oversight_desk else ""
+        )
+        if not nxt or nxt in seen:
+            break
+        if not whole_desk_recused(members.get(nxt, frozenset()), recused):
+            return nxt
+        seen.add(nxt)
+        current = nxt
+    for other in rules.desk_order or sorted(rules.desks):
+        if other not in seen and not whole_desk_recused(members.get(other, frozenset()), recused):
+            return other
+    return rules.oversight_desk
 
 
 def whole_desk_recused(members: frozenset[str], recused: frozenset[str]) -> bool:
