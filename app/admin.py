@@ -63,6 +63,7 @@ class Account:
     desks: tuple[str, ...]
     enrolled: bool
     locked: bool
+    mail_on: bool
 
 
 def _accounts() -> list[Account]:
@@ -70,7 +71,15 @@ def _accounts() -> list[Account]:
     with services.engine().connect() as conn:
         listed = accounts.list_accounts(conn)
     return [
-        Account(a.id, a.username, a.role, a.desks, a.enrolled, auth.lock_remaining(a.username) > 0)
+        Account(
+            a.id,
+            a.username,
+            a.role,
+            a.desks,
+            a.enrolled,
+            auth.lock_remaining(a.username) > 0,
+            a.mail_on,
+        )
         for a in listed
     ]
 

@@ -254,15 +254,22 @@ class AccountSummary:
     role: str
     desks: tuple[str, ...]
     enrolled: bool
+    #: Whether the member wants the daily mail digest and gave an address
+    #: (the address itself is theirs: the administration pages do not show it).
+    mail_on: bool = False
 
 
 def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
     """Every account, by username, with the desks it is a member of."""
     s, m = staff_table, desk_members_table
     rows = conn.execute(
-        sa.select(s.c.id, s.c.username, s.c.role, s.c.totp_sealed.is_not(None)).order_by(
-            s.c.username
-        )
+        sa.select(
+            s.c.id,
+            s.c.username,
+            s.c.role,
+            s.c.totp_sealed.is_not(None),
+            sa.and_(s.c.mail_notifications.is_(True), s.c.email.is_not(None)),
+        ).order_by(s.c.username)
     ).all()
     members: dict[str, list[str]] = {}
     for desk_id, staff_id in conn.execute(
@@ -270,6 +277,36 @@ def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
     ):
         members.setdefault(staff_id, []).append(desk_id)
     return [
-        AccountSummary(r.id, r.username, r.role, tuple(members.get(r.id, ())), bool(r[3]))
+        AccountSummary(
+            r.id, r.username, r.role, tuple(members.get(r.id, ())), bool(r[3]), bool(r[4])
+        )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class MailChoice:
+    """A member's own choice of staff notifications: where to, and whether at all."""
+
+    address: str | None
+    enabled: bool
+
+
+def mail_choice(conn: sa.Connection, staff_id: str) -> MailChoice:
+    s = staff_table
+    row = conn.execute(sa.select(s.c.email, s.c.mail_notifications).where(s.c.id == staff_id)).one()
+    return MailChoice(row.email, bool(row.mail_notifications))
+
+
+def set_mail_choice(conn: sa.Connection, staff_id: str, choice: MailChoice) -> None:
+    """Keep the member's address (None: none) and whether they want the daily digest.
+
+    :raises ValueError: mail switched on without an address.
+    """
+    if choice.enabled and not choice.address:
+        raise ValueError("mail switched on without an address")
+    conn.execute(
+        sa.update(staff_table)
+        .where(staff_table.c.id == staff_id)
+        .values(email=choice.address or None, mail_notifications=choice.enabled)
+    )

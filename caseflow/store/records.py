@@ -82,6 +82,11 @@ staff_table = Table(
     Column("totp_pending_sealed", LargeBinary, nullable=True),
     # The last accepted TOTP time step: a code is never accepted twice.
     Column("totp_last_step", BigInteger, nullable=True),
+    # Staff notifications (migration 0015): the member's own address, set by
+    # them on /staff/notifications, and whether they want the daily digest.
+    # Staff personal data; nothing of a reporter.
+    Column("email", String(254), nullable=True),
+    Column("mail_notifications", Boolean, nullable=False, server_default=false()),
 )
 
 desk_members_table = Table(

@@ -16,12 +16,14 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from click.testing import CliRunner
 
 from app import create_app
 from app.cli import main
 from caseflow.store import (
     SchemaNotCurrent,
+    alembic_config,
     create_engine,
     head_revision,
     migrate,
@@ -182,6 +184,8 @@ def test_migrate_moves_the_sealed_files_of_0011_into_the_database(deployment, cl
     blobs.mkdir()
     (blobs / file_id).write_bytes(stored_blob(engine, file_id))
     (blobs / ("f" * 32)).write_bytes(b"an orphan")
+    # The migrations after 0012 undone first, by their own downgrades.
+    command.downgrade(alembic_config(engine), "0012")
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE blob_chunks")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
