@@ -22,7 +22,7 @@ from app import create_app
 from app.cli import main
 from app.mail import SUBJECT, send_digests
 from caseflow.clock import STOCKHOLM, system_clock
-from caseflow.domain.commands import Assign
+from caseflow.domain.commands import Assign, DeclareConflict
 from caseflow.service.cases import CaseService, Step
 from caseflow.service.intake import Intake, Report
 from caseflow.store import create_engine, migrate
@@ -359,3 +359,34 @@ def test_the_digest_text_has_no_placeholder_left_in_swedish():
     assert "%(" not in body
     assert re.search(r"- 1 nytt ärende", swedish), swedish
     assert "2026-12-05" in swedish
+
+
+def test_a_member_recused_from_a_case_is_never_counted_for_it(mailing, port):
+    deployment, env = mailing
+    anna = add_member(deployment, "anna", "investigator", ("anticorruption",))
+    bo = add_member(deployment, "bo", "investigator", ("anticorruption",))
+    to_anna, to_bo = wants_mail(deployment, anna), wants_mail(deployment, bo)
+    recused_from, receipt = report(deployment)
+    report(deployment)
+    CaseService(deployment.engine, deployment.settings.rules).execute(
+        recused_from,
+        [
+            Step(
+                DeclareConflict(
+                    case_id=recused_from,
+                    actor=bo.id,
+                    staff_id=bo.id,
+                    reason="my brother-in-law",
+                    desk_members=frozenset({anna.id, bo.id}),
+                )
+            )
+        ],
+    )
+    reporter_answers(deployment, receipt)
+    with smtp_server(port) as server:
+        tick(env, at(system_clock().date() + timedelta(days=1), 7, 0))
+        assert english(only(server, to_anna)) == [
+            "- 2 new cases on your desk",
+            "- 1 case where the reporter answered",
+        ]
+        assert english(only(server, to_bo)) == ["- 1 new case on your desk"]
