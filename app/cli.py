@@ -926,7 +926,8 @@ def check(now_text: str | None) -> None:
                 f"the mail digest of {u.day.isoformat()} is not delivered: {u.failure} "
                 f"(last tried on {u.failed_on.isoformat()}; check the SMTP settings, the "
                 "next tick tries again)"
-                for u in undelivered(engine)
+                # Mail switched off (no smtp_host): nothing is retried, nothing to report.
+                for u in (undelivered(engine) if settings.mail.enabled else [])
             )
         except (SchemaNotCurrent, StoreUnavailable) as e:
             problems.append(str(e))

@@ -288,6 +288,9 @@ def test_an_smtp_server_that_is_down_fails_no_other_work_and_is_retried(mailing,
     checked = CliRunner().invoke(main, ["check"], env=env)
     assert checked.exit_code == 1
     assert "mail digest" in checked.output and "not delivered" in checked.output
+    # With mail switched off nothing is retried, and check has nothing to say of it.
+    without_mail = {**env, "VISSELPIPA_SMTP_HOST": ""}
+    assert "mail digest" not in CliRunner().invoke(main, ["check"], env=without_mail).output
 
     with smtp_server(port) as server:
         retried = tick(env, day + timedelta(minutes=5))
