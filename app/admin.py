@@ -65,6 +65,7 @@ class Account:
     desks: tuple[str, ...]
     enrolled: bool
     locked: bool
+    mail_on: bool = False
     display_name: str = ""
     other_names: tuple[str, ...] = ()
 
@@ -81,8 +82,9 @@ def _accounts() -> list[Account]:
             a.desks,
             a.enrolled,
             auth.lock_remaining(a.username) > 0,
-            a.display_name,
-            a.other_names,
+            mail_on=a.mail_on,
+            display_name=a.display_name,
+            other_names=a.other_names,
         )
         for a in listed
     ]

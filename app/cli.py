@@ -859,11 +859,15 @@ def tick(now_text: str | None) -> None:
     Then sign a checkpoint of the log if one is due, delete expired reporter
     and staff sessions, and remove sealed files that no case references and
     that are more than a day old (left by requests that died half-way).
+    From the fixed hour of the day (mail_digest_at), the first tick sends
+    the day's mail digest to staff (app/mail.py); an SMTP failure is retried
+    at the next tick and reported by `visselpipa check`.
     Idempotent and safe to run from several machines at once; run it from a
     timer (every few minutes is plenty).
     """
     from datetime import timedelta
 
+    from app.mail import send_digests
     from app.services import make_staff_auth, make_staff_sessions
     from caseflow.clock import reporter_day, system_clock
     from caseflow.service.tick import Tick
@@ -888,6 +892,9 @@ def tick(now_text: str | None) -> None:
             + make_staff_auth(engine, settings).sweep()
         )
         orphans = sweep_orphan_blobs(engine, now.date())
+        # Last, and never raising for the SMTP server: what it refused waits
+        # for the next tick, and `visselpipa check` reports it.
+        digest = send_digests(engine, settings.mail, now)
         record_success(engine, TICK, reporter_day(system_clock()), time.monotonic() - started)
     except Exception:
         # The operator's check reads this; recording it may fail too (the
@@ -909,6 +916,12 @@ def tick(now_text: str | None) -> None:
         click.echo(f"{swept} expired sessions or login counters deleted")
     if orphans:
         click.echo(f"{orphans} sealed files that no case references were removed")
+    if digest.made is not None:
+        click.echo(f"mail digest of {digest.made.isoformat()} made")
+    if digest.sent:
+        click.echo(f"{digest.sent} digest mails sent")
+    for failure in digest.failures:
+        click.echo(f"PROBLEM: {failure}; tried again at the next tick", err=True)
 
 
 #: ``visselpipa check`` fails when the last successful tick is older than this.
@@ -922,11 +935,13 @@ def check(now_text: str | None) -> None:
 
     Checks that the database answers, that no migration is pending, that
     the desk tables match the signed desk keys and members of the log, and
-    that `tick` succeeded today or yesterday (and has not failed since).
+    that `tick` succeeded today or yesterday (and has not failed since),
+    and that no day's mail digest to staff is left undelivered.
     """
     from datetime import timedelta
 
     from caseflow.clock import reporter_day
+    from caseflow.service.notifications import undelivered
     from caseflow.store import SchemaNotCurrent, StoreUnavailable, create_engine
     from caseflow.store import require_current_schema as _require
     from caseflow.store.operations import TICK, last_run
@@ -943,6 +958,13 @@ def check(now_text: str | None) -> None:
             run = last_run(engine, TICK)
             with engine.connect() as conn:
                 problems.extend(check_desk_tables(conn, Signer(settings.signing_seed).public_key))
+            problems.extend(
+                f"the mail digest of {u.day.isoformat()} is not delivered: {u.failure} "
+                f"(last tried on {u.failed_on.isoformat()}; check the SMTP settings, the "
+                "next tick tries again)"
+                # Mail switched off (no smtp_host): nothing is retried, nothing to report.
+                for u in (undelivered(engine) if settings.mail.enabled else [])
+            )
         except (SchemaNotCurrent, StoreUnavailable) as e:
             problems.append(str(e))
             run = None

@@ -38,8 +38,15 @@ from app.staff_access import (
     set_session_cookie,
     signed_in_account,
 )
-from app.staff_forms import CodeForm, LoginForm, LogoutForm, PasswordChangeForm
+from app.staff_forms import (
+    CodeForm,
+    LoginForm,
+    LogoutForm,
+    NotificationsForm,
+    PasswordChangeForm,
+)
 from app.words import ROLE_TEXT
+from identity.accounts import MailChoice, mail_choice, set_mail_choice
 from identity.roles import ADMIN_ROLES, CASE_ROLES, LEAD_ROLES, OVERSIGHT_ROLES, STATISTICS_ROLES
 from identity.staff_auth import (
     LoginLocked,
@@ -267,6 +274,38 @@ def password() -> Page:
     services.staff_sessions().destroy_all(g.staff.id, keep=request.cookies.get(cookie_name()))
     flash(_("Your password was changed. Use the new one from now on."), "ok")
     return redirect(url_for("staff.home"), code=303)
+
+
+def _render_notifications(form: NotificationsForm, notice: str | None = None) -> str:
+    return render_template(
+        "staff/notifications.html",
+        form=form,
+        notice=notice,
+        mail=services.settings().mail,
+    )
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@require_staff()
+def notifications() -> Page:
+    """The member's own address and on/off switch for the daily digest (app/mail.py)."""
+    form = NotificationsForm()
+    if request.method == "GET":
+        with services.engine().connect() as conn:
+            choice = mail_choice(conn, g.staff.id)
+        form.email.data = choice.address or ""
+        form.enabled.data = choice.enabled
+        return _render_notifications(form)
+    if not form.validate():
+        return _render_notifications(form), 400
+    choice = MailChoice(form.email.data or None, bool(form.enabled.data))
+    with services.engine().begin() as conn:
+        set_mail_choice(conn, g.staff.id, choice)
+    if choice.enabled:
+        flash(_("Saved. The daily mail goes to %(address)s.", address=choice.address), "ok")
+    else:
+        flash(_("Saved. You get no mail from Visselpipa."), "ok")
+    return redirect(url_for("staff.notifications"), code=303)
 
 
 @bp.post("/logout")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from identity.staff_auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -67,3 +67,30 @@ class PasswordChangeForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+#: Something@somewhere.tld, no spaces, no second @: enough to catch a typo;
+#: the SMTP server is the judge of the rest.
+MAIL_ADDRESS = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class NotificationsForm(FlaskForm):
+    """A member's own address and whether they want the daily digest."""
+
+    email = StringField(
+        _l("Your e-mail address"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("Keep this under %(max)d characters.")),
+            Regexp(MAIL_ADDRESS, message=_l("Enter an address such as namn@myndighet.se.")),
+        ],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    enabled = BooleanField(_l("Send me the daily mail"))
+
+    def validate(self, extra_validators: object = None) -> bool:  # type: ignore[override]
+        ok = super().validate()
+        if ok and self.enabled.data and not self.email.data:
+            self.email.errors = [_l("Enter the address the daily mail should go to.")]
+            return False
+        return ok

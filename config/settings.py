@@ -91,6 +91,39 @@ class Authority:
         return self.area_en if locale == "en" else self.area_sv
 
 
+#: How the connection to the SMTP server is protected.
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """Staff notifications by e-mail (app/mail.py): one digest a day, counts only.
+
+    ``smtp_host`` empty (the default) means no mail is sent at all.
+    """
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = ""
+    #: The workspace's address as staff reach it, e.g. ``https://visselpipa.example.se``.
+    base_url: str = ""
+    #: The hour and minute (Europe/Stockholm) from which a day's digest is sent.
+    digest_hour: int = 7
+    digest_minute: int = 0
+    #: "A deadline within N days" counts the cases due today up to N days ahead.
+    deadline_notice_days: int = 2
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    def __repr__(self) -> str:  # never print the password
+        return f"Mail(smtp_host={self.smtp_host!r}, smtp_port={self.smtp_port})"
+
+
 @dataclass(frozen=True)
 class Settings:
     secret_key: str
@@ -131,6 +164,8 @@ class Settings:
     #: Allow an Argon2id cost below :data:`crypto.kdf.MINIMUM_COST`: for the
     #: test suite only (``VISSELPIPA_INSECURE_TEST_KDF=1``).
     insecure_test_kdf: bool = False
+    #: Staff notifications by e-mail; off unless an SMTP host is set.
+    mail: Mail = Mail()
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -392,6 +427,7 @@ def load_settings(
         onion_address=onion_address(str(raw.get("onion_address") or "")),
         metrics_token=metrics_token,
         insecure_test_kdf=insecure_test_kdf,
+        mail=_mail(raw),
         **reference,
     )
 
@@ -436,6 +472,54 @@ def onion_address(text: str) -> str:
     return address
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _mail(raw: Mapping[str, Any]) -> Mail:
+    host = str(raw.get("smtp_host") or "").strip()
+    security = str(raw.get("smtp_security") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"smtp_security: {security!r} is not one of {', '.join(SMTP_SECURITY)}")
+    # Failing closed: over a network the password and the recipients would
+    # travel in the clear; only a relay on this machine may be spoken to so.
+    if host and security == "none" and host not in _LOOPBACK:
+        raise ConfigError(
+            f"smtp_security: 'none' is allowed only for a relay on this machine "
+            f"(smtp_host localhost or 127.0.0.1), not {host!r}: use starttls or ssl"
+        )
+    hour_text = str(raw.get("mail_digest_at") or "07:00").strip()
+    hour, _, minute = hour_text.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(
+            f"mail_digest_at: {hour_text!r} is not a time of day such as 07:00 (Europe/Stockholm)"
+        )
+    mail_from = str(raw.get("mail_from") or "").strip()
+    base_url = str(raw.get("base_url") or "").strip().rstrip("/")
+    if host:
+        if "@" not in mail_from:
+            raise ConfigError(
+                "mail_from: the sender's address (e.g. visselpipa@myndighet.se) is required "
+                "when smtp_host is set"
+            )
+        if not base_url.startswith(("https://", "http://")):
+            raise ConfigError(
+                "base_url: the workspace's address (e.g. https://visselpipa.myndighet.se) is "
+                "required when smtp_host is set: the digest links to the inbox there"
+            )
+    return Mail(
+        smtp_host=host,
+        smtp_port=_as_int("smtp_port", raw.get("smtp_port", 587), 1),
+        smtp_security=security,
+        smtp_user=str(raw.get("smtp_user") or ""),
+        smtp_password=str(raw.get("smtp_password") or ""),
+        mail_from=mail_from,
+        base_url=base_url,
+        digest_hour=int(hour),
+        digest_minute=int(minute),
+        deadline_notice_days=_as_int("deadline_notice_days", raw.get("deadline_notice_days", 2), 0),
+    )
+
+
 def _signing_seed(text: str) -> bytes:
     try:
         seed = bytes.fromhex(text)
@@ -452,6 +536,15 @@ def _signing_seed(text: str) -> bytes:
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "smtp_password",
+    "mail_from",
+    "base_url",
+    "mail_digest_at",
+    "deadline_notice_days",
     "metrics_token",
     "staff_idle_minutes",
     "staff_session_hours",

@@ -292,6 +292,9 @@ class AccountSummary:
     enrolled: bool
     display_name: str = ""
     other_names: tuple[str, ...] = ()
+    #: Whether the member wants the daily mail digest and gave an address
+    #: (the address itself is theirs: the administration pages do not show it).
+    mail_on: bool = False
 
 
 def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
@@ -305,6 +308,7 @@ def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
             s.c.totp_sealed.is_not(None),
             s.c.display_name,
             s.c.other_names,
+            sa.and_(s.c.mail_notifications.is_(True), s.c.email.is_not(None)),
         ).order_by(s.c.username)
     ).all()
     members: dict[str, list[str]] = {}
@@ -321,6 +325,35 @@ def list_accounts(conn: sa.Connection) -> list[AccountSummary]:
             bool(r[3]),
             r.display_name or "",
             tuple((r.other_names or "").splitlines()),
+            bool(r[6]),
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class MailChoice:
+    """A member's own choice of staff notifications: where to, and whether at all."""
+
+    address: str | None
+    enabled: bool
+
+
+def mail_choice(conn: sa.Connection, staff_id: str) -> MailChoice:
+    s = staff_table
+    row = conn.execute(sa.select(s.c.email, s.c.mail_notifications).where(s.c.id == staff_id)).one()
+    return MailChoice(row.email, bool(row.mail_notifications))
+
+
+def set_mail_choice(conn: sa.Connection, staff_id: str, choice: MailChoice) -> None:
+    """Keep the member's address (None: none) and whether they want the daily digest.
+
+    :raises ValueError: mail switched on without an address.
+    """
+    if choice.enabled and not choice.address:
+        raise ValueError("mail switched on without an address")
+    conn.execute(
+        sa.update(staff_table)
+        .where(staff_table.c.id == staff_id)
+        .values(email=choice.address or None, mail_notifications=choice.enabled)
+    )

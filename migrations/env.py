@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import caseflow.store.blobs  # noqa: F401 - registers the sealed files' rows
 import caseflow.store.events  # noqa: F401 - registers the events table
+import caseflow.store.notifications  # noqa: F401 - registers the mail digests
 import caseflow.store.operations  # noqa: F401 - registers the job runs
 import caseflow.store.projections  # noqa: F401 - registers the read models
 import caseflow.store.publications  # noqa: F401 - registers the published figures

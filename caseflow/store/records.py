@@ -88,6 +88,11 @@ staff_table = Table(
     # a member named in a report is recused (identity/names.py).
     Column("display_name", String(200), nullable=True),
     Column("other_names", Text, nullable=True),
+    # Staff notifications (migration 0015): the member's own address, set by
+    # them on /staff/notifications, and whether they want the daily digest.
+    # Staff personal data; nothing of a reporter.
+    Column("email", String(254), nullable=True),
+    Column("mail_notifications", Boolean, nullable=False, server_default=false()),
 )
 
 desk_members_table = Table(

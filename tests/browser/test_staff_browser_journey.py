@@ -269,3 +269,32 @@ def test_staff_handle_a_report_to_a_committee_recommendation(
     expect(staff.locator("#timeline li.event-RecommendationIssued")).to_contain_text(
         due.isoformat()
     )
+
+
+def test_a_member_switches_the_daily_mail_on_without_javascript(
+    new_context: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    password = _add_member(live_server, tmp_path, "aviserad", "investigator", "anticorruption")
+    page = new_context().new_page()
+    _first_sign_in(page, "aviserad", password)
+    page.get_by_role("link", name="Aviseringar").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Aviseringar")
+
+    # A mistake comes back with what was typed, the error tied to its field.
+    page.get_by_label("Din e-postadress").fill("aviserad på myndigheten")
+    page.get_by_label("Skicka det dagliga brevet till mig").check()
+    page.get_by_role("button", name="Spara").click()
+    expect(page).to_have_title(re.compile(r"^Fel: "))
+    field = page.get_by_label("Din e-postadress")
+    expect(field).to_have_value("aviserad på myndigheten")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-summary")).to_contain_text("Skriv en adress som namn@myndighet.se.")
+    expect(page.get_by_label("Skicka det dagliga brevet till mig")).to_be_checked()
+
+    field.fill("aviserad@myndighet.example")
+    page.get_by_role("button", name="Spara").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Sparat. Det dagliga brevet skickas till aviserad@myndighet.example."
+    )
+    expect(page.get_by_label("Din e-postadress")).to_have_value("aviserad@myndighet.example")
+    expect(page.get_by_label("Skicka det dagliga brevet till mig")).to_be_checked()

@@ -205,7 +205,14 @@ def _pages(life: Life, language: str) -> dict[str, str]:
     pages["/status of the case"] = open_status(life.reporter, life.receipt)[1]
     pages["/staff/login"] = _get(fresh, "/staff/login")
     pages["/staff/login with errors"] = _post_form(fresh, "/staff/login", username="x")
-    for path in ("/staff/", "/staff/inbox", case, "/staff/statistics", "/staff/password"):
+    for path in (
+        "/staff/",
+        "/staff/inbox",
+        case,
+        "/staff/statistics",
+        "/staff/password",
+        "/staff/notifications",
+    ):
         pages[path] = _get(life.lead, path)
     pages["/staff/desks/anticorruption/members"] = _get(
         life.lead, "/staff/desks/anticorruption/members"
@@ -214,6 +221,9 @@ def _pages(life: Life, language: str) -> dict[str, str]:
         life.lead, life.case_id, "add_internal_note", note=""
     ).get_data(as_text=True)
     pages["/staff/password with errors"] = _post_form(life.lead, "/staff/password", new="kort")
+    pages["/staff/notifications with errors"] = _post_form(
+        life.lead, "/staff/notifications", email="inte en adress", enabled="y"
+    )
     for path in ("/staff/admin", "/staff/admin/accounts/new"):
         pages[path] = _get(life.admin, path)
     pages["/staff/admin/accounts/new with errors"] = _post_form(

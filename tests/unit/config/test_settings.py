@@ -16,6 +16,28 @@ GOOD = {
     "VISSELPIPA_SIGNING_SEED": "cd" * 32,
 }
 
+MAIL = {
+    "VISSELPIPA_SMTP_HOST": "smtp.myndighet.example",
+    "VISSELPIPA_MAIL_FROM": "visselpipa@myndighet.example",
+    "VISSELPIPA_BASE_URL": "https://visselpipa.myndighet.example/",
+}
+
+
+def test_mail_is_off_by_default_and_configured_with_its_password_kept_out_of_repr(tmp_path):
+    off = load_settings({**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path)})
+    assert not off.mail.enabled
+    assert (off.mail.digest_hour, off.mail.digest_minute) == (7, 0)
+    assert off.mail.deadline_notice_days == 2
+    (tmp_path / "secrets.toml").write_text('smtp_password = "hemligt-smtp-lösen"\n')
+    on = load_settings(
+        {**GOOD, **MAIL, "VISSELPIPA_DATA_DIR": str(tmp_path), "VISSELPIPA_MAIL_DIGEST_AT": "6:30"}
+    )
+    assert on.mail.enabled and on.mail.smtp_security == "starttls" and on.mail.smtp_port == 587
+    assert on.mail.smtp_password == "hemligt-smtp-lösen"
+    assert on.mail.base_url == "https://visselpipa.myndighet.example"
+    assert (on.mail.digest_hour, on.mail.digest_minute) == (6, 30)
+    assert "hemligt" not in repr(on) + repr(on.mail)
+
 
 def test_defaults_load_with_secrets_from_the_environment(tmp_path):
     settings = load_settings({**GOOD, "VISSELPIPA_DATA_DIR": str(tmp_path)})
@@ -42,6 +64,14 @@ def test_defaults_load_with_secrets_from_the_environment(tmp_path):
         ({**GOOD, "VISSELPIPA_DATABSE_URL": "sqlite:///x"}, "databse_url"),
         ({**GOOD, "VISSELPIPA_METRICS_TOKEN": "short"}, "metrics_token"),
         ({**GOOD, "VISSELPIPA_METRICS_TOKEN": "t" * 40 + "\n"}, "metrics_token"),
+        ({**GOOD, "VISSELPIPA_SMTP_SECURITY": "tls"}, "smtp_security"),
+        ({**GOOD, "VISSELPIPA_MAIL_DIGEST_AT": "7 o'clock"}, "mail_digest_at"),
+        ({**GOOD, "VISSELPIPA_MAIL_DIGEST_AT": "24:00"}, "mail_digest_at"),
+        ({**GOOD, "VISSELPIPA_DEADLINE_NOTICE_DAYS": "-1"}, "deadline_notice_days"),
+        ({**GOOD, **MAIL, "VISSELPIPA_MAIL_FROM": ""}, "mail_from"),
+        ({**GOOD, **MAIL, "VISSELPIPA_BASE_URL": "visselpipa.example"}, "base_url"),
+        # In the clear only to a relay on this machine.
+        ({**GOOD, **MAIL, "VISSELPIPA_SMTP_SECURITY": "none"}, "smtp_security"),
     ],
 )
 def test_bad_or_missing_setting_is_named(tmp_path, env, named):
