@@ -157,17 +157,13 @@ def arrange(
     primary = next((by_kind[k] for k in expected_next(view) if k in by_kind), None)
     due = None
     if primary is not None and primary.kind in ANSWERS:
-        due = next(
-            (d for d in view.deadlines if d.deadline.kind is ANSWERS[primary.kind]), None
-        )
+        due = next((d for d in view.deadlines if d.deadline.kind is ANSWERS[primary.kind]), None)
     rest = [form for form in forms if form is not primary]
     named = {kind for _, _, kinds in GROUPS for kind in kinds}
     groups: list[Group] = []
     for key, label, kinds in (*GROUPS, (*OTHER_GROUP, ())):
         members = tuple(
-            form
-            for form in rest
-            if (form.kind in kinds if kinds else form.kind not in named)
+            form for form in rest if (form.kind in kinds if kinds else form.kind not in named)
         )
         if members:
             is_open = submitted is not None and any(f.kind is submitted for f in members)

@@ -58,7 +58,8 @@ WIDER_THAN_SCREEN = """(width) => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > width + 0.5)
   .slice(-4)
   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-        + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '')
+        + (typeof e.className === 'string' && e.className
+           ? '.' + e.className.split(' ').join('.') : '')
         + ' right=' + Math.round(e.getBoundingClientRect().right))"""
 
 #: Endpoints that serve no page a person reads, each with the reason.
@@ -220,7 +221,8 @@ def _open_status(page: Page, receipt: str) -> None:
     expect(page.locator("#messages")).to_have_count(1)
 
 
-def _case_link(page: Page, receipt_marker: str | None = None) -> str:
+def _case_link(page: Page) -> str:
+    """The first case of the inbox (the nearest deadline: the newest report)."""
     link = page.locator("table.inbox tr.case-row a").first
     href = link.get_attribute("href")
     assert href
@@ -273,7 +275,8 @@ def world(
     lead.locator("#action-acknowledge textarea").fill("Tack, vi har tagit emot rapporten.")
     lead.locator("#action-acknowledge button[type=submit]").click()
     lead.locator("#group-reporter > summary").click()
-    lead.locator("#action-request_information textarea").fill("Vilka datum gjordes beställningarna?")
+    question = "Vilka datum gjordes beställningarna?"
+    lead.locator("#action-request_information textarea").fill(question)
     lead.locator("#action-request_information button[type=submit]").click()
     expect(lead.locator("#timeline")).to_contain_text("Vilka datum")
     _open_status(page, receipt)
@@ -289,7 +292,13 @@ def world(
     _enrol(oversight.pages[0])
     try:
         yield World(
-            live_server, tmp, reporter, receipt, older_case, admin, oversight,
+            live_server,
+            tmp,
+            reporter,
+            receipt,
+            older_case,
+            admin,
+            oversight,
             _endpoints(live_server),
         )
     finally:
