@@ -169,6 +169,8 @@ class Sweep:
         )
         found += [f"axe: {v}" for v in violations]
         self.seen.add(endpoint)
+        tall = page.evaluate("document.documentElement.scrollHeight")
+        print(f"{self.width} px wide: {name}: {scroll_width}×{tall} px")
         if found:
             self.wrong[f"{name} ({page.url})"] = found
 
