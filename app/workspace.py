@@ -57,6 +57,7 @@ from wtforms.validators import (
 )
 
 from app import services
+from app.case_page import arrange
 from app.i18n import collation_key
 from app.paging import Paging
 from app.staff_access import desk_private_key, require_staff
@@ -776,10 +777,12 @@ def _render_case(
     notice: str | None = None,
     changed: bool = False,
 ) -> str:
+    forms = _action_forms(view, submitted)
     return render_template(
         "staff/case.html",
         view=view,
-        forms=_action_forms(view, submitted),
+        forms=forms,
+        actions=arrange(view, forms, submitted.kind if submitted is not None else None),
         labels=_labels(),
         status_text=STATUS_TEXT,
         deadline_text=DEADLINE_TEXT,

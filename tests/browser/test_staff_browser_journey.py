@@ -102,7 +102,11 @@ def _first_sign_in(page: Page, username: str, password: str) -> pyotp.TOTP:
 
 
 def _action(page: Page, kind: str) -> Locator:
-    """The form of one action on the case page (one small form per action)."""
+    """The form of one action on the case page (one small form per action),
+    unfolding the group it is folded into, as a person clicks its summary."""
+    folded = page.locator(f"details.action-group:not([open]):has(section#action-{kind}) > summary")
+    if folded.count():
+        folded.click()
     return page.locator(f"section#action-{kind}")
 
 
