@@ -70,6 +70,8 @@ NOT_PAGES = {
     "ops.metrics": "Prometheus metrics (text)",
     "proof.signing_key": "the public signing key (text)",
     "proof.tree_head": "the signed tree head (text)",
+    "proof.consistency": "a consistency proof for witnesses (JSON)",
+    "proof.countersignatures_list": "the witnesses' countersignatures (JSON)",
     "proof.status_json": "the proof of submission as a JSON download",
     "reporter.choose_language": "a redirect back to the page the language was chosen on",
     "reporter.status_files": "the file upload answers with a redirect to /status",
@@ -403,6 +405,8 @@ def test_every_page_fits_the_screen_and_passes_axe(
         ("/staff/statistics", "oversight.statistics"),
         ("/staff/password", "staff.password"),
         ("/staff/desks/anticorruption/members", "admin.desk_members"),
+        ("/staff/notifications", "staff.notifications"),
+        ("/staff/workload", "workspace.workload"),
     ):
         lead.goto(path)
         sweep.check(lead, endpoint)
@@ -428,6 +432,9 @@ def test_every_page_fits_the_screen_and_passes_axe(
     admin.locator("main form button[type=submit]").first.click()
     expect(admin.locator(".error-summary")).to_have_count(1)
     sweep.check(admin, "admin.new_account", "a new account with errors")
+    admin.goto("/staff/admin")
+    admin.locator("#account-list a[href*='/names']").first.click()
+    sweep.check(admin, "admin.account_names")
     overseer = at_size(world.oversight)
     overseer.goto("/staff/oversight")
     sweep.check(overseer, "oversight.overview_page")
