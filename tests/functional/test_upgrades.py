@@ -185,13 +185,7 @@ def test_migrate_moves_the_sealed_files_of_0011_into_the_database(deployment, cl
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE blob_chunks")
         # and without what 0013 adds to the case index
-        for index in (
-            "desk_assignee_status",
-            "desk_last_activity_on",
-            "desk_received_on",
-            "desk_category_status",
-            "desk_agency_status",
-        ):
+        for index in ("desk_assignee_status", "desk_last_activity_on", "desk_received_on"):
             conn.exec_driver_sql(f"DROP INDEX ix_case_index_{index}")
         conn.exec_driver_sql("ALTER TABLE case_index DROP COLUMN last_activity_on")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
