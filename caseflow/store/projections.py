@@ -76,9 +76,6 @@ case_index_table = Table(
         "status",
         "next_deadline_on",
     ),
-    # The inbox's totals filtered by category or agency, from the index alone.
-    Index("ix_case_index_desk_category_status", "desk", "category", "status", "next_deadline_on"),
-    Index("ix_case_index_desk_agency_status", "desk", "agency", "status", "next_deadline_on"),
     Index("ix_case_index_wake_on", "wake_on"),
     Index("ix_case_index_status", "status"),
 )
