@@ -45,9 +45,12 @@ from tests.functional.pages import RECEIPT_RE
 MAX_FILE_BYTES = 26214400
 RATE_BYTES_PER_S = 256 * 1024  # 0.25 MiB/s
 CHUNK = 16 * 1024
-#: A liveness bound, not a speed claim: a page that takes this long while an
-#: upload is in progress means the upload starved the server. The measured
+#: The issue's promise: ordinary pages stay under 1 s while the upload runs.
+#: On a loaded CI machine a scheduler hiccup may delay one or two of ~200
+#: pages, so 99 % must be under it, and none may reach the liveness bound (a
+#: page that slow means the upload starved the server). The measured
 #: latencies are printed (pytest -s) and recorded in docs/benchmarks.md.
+PAGE_PROMISE_S = 1.0
 PAGE_BOUND_S = 5.0
 
 
@@ -169,6 +172,8 @@ def test_the_largest_file_at_tor_speed_arrives_whole_and_sealed_while_pages_answ
     assert len(pages.answers) >= 50
     assert [a for a in pages.answers if a[1] != 200] == []
     assert [a for a in pages.answers if a[2] >= PAGE_BOUND_S] == []
+    slow = [a for a in pages.answers if a[2] >= PAGE_PROMISE_S]
+    assert len(slow) <= len(pages.answers) // 100, slow
 
     # Whole and sealed: the one blob opens with the receipt's key to what was sent.
     case_id, key = _open_with_receipt(stack, receipt.group(1))
