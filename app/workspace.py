@@ -61,7 +61,7 @@ from caseflow.clock import STOCKHOLM
 from caseflow.domain import CommandKind
 from caseflow.domain.errors import CommandRefused
 from caseflow.domain.transitions import OPEN_STATUSES
-from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
+from caseflow.domain.vocabulary import ExtensionReason, Outcome, RetaliationRisk, Severity
 from caseflow.service.workspace import (
     AccessDenied,
     Action,
@@ -133,6 +133,17 @@ OUTCOME_CHOICES = [
     SelectChoice(Outcome.NOT_SUBSTANTIATED.value, _l("Not substantiated")),
     SelectChoice(Outcome.REFERRED.value, _l("Referred to an authority")),
     SelectChoice(Outcome.NO_FURTHER_ACTION.value, _l("No further action")),
+]
+EXTENSION_REASON_CHOICES = [
+    SelectChoice(ExtensionReason.COMPLEX_MATTER.value, _l("The matter is complex")),
+    SelectChoice(
+        ExtensionReason.AWAITING_INFORMATION.value, _l("Information is awaited from others")
+    ),
+    SelectChoice(
+        ExtensionReason.COORDINATION_WITH_AUTHORITIES.value,
+        _l("Coordination with other authorities"),
+    ),
+    SelectChoice(ExtensionReason.MANY_REPORTS.value, _l("Many reports on the same matter")),
 ]
 YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 
@@ -300,16 +311,22 @@ class FeedbackForm(ActionForm):
 
 
 class ExtendForm(ActionForm):
+    """Offered only on an external channel (``channel_type = "external"``)."""
+
     kind = CommandKind.EXTEND_FEEDBACK_DEADLINE
-    label = _l("Extend the feedback deadline")
+    label = _l("Extend the feedback deadline (external channel: at most 6 months in total)")
     months = IntegerField(
         _l("By how many months"),
         validators=[
             InputRequired(message=_l("Give a number of months.")),
-            NumberRange(min=1, max=12, message=_l("Give a number from %(min)s to %(max)s.")),
+            NumberRange(min=1, max=3, message=_l("Give a number from %(min)s to %(max)s.")),
         ],
     )
-    reason = _reason()
+    reason = SelectField(
+        _l("Why the case needs longer"),
+        choices=EXTENSION_REASON_CHOICES,
+        validators=[InputRequired(message=_l("Choose why the case needs longer."))],
+    )
 
     def values(self) -> dict[str, Any]:
         return {"months": self.months.data, "reason": self.reason.data}

@@ -20,7 +20,7 @@ import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from limits import parse as parse_rate
 
 from caseflow.domain.errors import RuleFileError
 from caseflow.domain.rules import Rules, load_rules
+from caseflow.domain.vocabulary import ChannelType
 from crypto.kdf import MINIMUM_COST, TENANT_SALT_BYTES, KdfCost
 from crypto.signing import SEED_BYTES
 
@@ -116,6 +117,11 @@ class Settings:
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
+
+    @property
+    def channel_type(self) -> ChannelType:
+        """Internal or external channel: the feedback deadline's rules follow it."""
+        return self.rules.deadlines.channel
 
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)
@@ -327,6 +333,13 @@ def load_settings(
     reference = load_reference()
     rules_dir = Path(str(raw.get("rules_dir") or PACKAGE_DIR / "rules"))
     rules = load_checked_rules(rules_dir, reference["categories"], reference["desks"])
+    channel = str(raw.get("channel_type") or "internal").strip().lower()
+    if channel not in {c.value for c in ChannelType}:
+        raise ConfigError(
+            f"channel_type: {channel!r} is not internal (an agency's own channel) or external "
+            "(a competent authority's channel)"
+        )
+    rules = replace(rules, deadlines=replace(rules.deadlines, channel=ChannelType(channel)))
     return Settings(
         secret_key=secret_key,
         tenant_salt=tenant_salt,
@@ -421,6 +434,7 @@ def _signing_seed(text: str) -> bytes:
 ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
+    "channel_type",
     "metrics_token",
     "staff_idle_minutes",
     "staff_session_hours",

@@ -81,7 +81,11 @@ from caseflow.domain.events import (
     SanctionProposed,
     SanctionVoteCast,
 )
-from caseflow.domain.policies.deadlines import extended_feedback_due, feedback_due
+from caseflow.domain.policies.deadlines import (
+    extended_feedback_due,
+    extension_refusal,
+    feedback_due,
+)
 from caseflow.domain.policies.routing import route_report, whole_desk_recused
 from caseflow.domain.policies.sanctions import (
     counted_votes,
@@ -356,14 +360,11 @@ def _refer(state: CaseState, command: Refer, now: datetime, rules: Rules) -> lis
 def _extend_feedback_deadline(
     state: CaseState, command: ExtendFeedbackDeadline, now: datetime, rules: Rules
 ) -> list[CaseEvent]:
-    _require_reason(command, command.reason)
-    longest = rules.deadlines.max_extension_months
-    if not 1 <= command.months <= longest:
-        raise InvalidCommand(
-            command.kind, command.case_id, f"an extension is 1 to {longest} months"
-        )
+    refusal = extension_refusal(state, command.months, command.reason, rules.deadlines)
+    if refusal is not None:
+        raise InvalidCommand(command.kind, command.case_id, refusal)
     current = feedback_due(state, rules.deadlines)
-    if current is None:
+    if current is None:  # extension_refusal has said so already
         raise InvalidCommand(command.kind, command.case_id, "no feedback deadline is running")
     new_due = extended_feedback_due(current, command.months)
     return [FeedbackDeadlineExtended(command.case_id, new_due, command.reason, now, command.actor)]

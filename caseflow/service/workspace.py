@@ -62,7 +62,8 @@ from caseflow.domain.commands import (
 from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
 from caseflow.domain.transitions import OPEN_STATUSES
-from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
+from caseflow.domain.rules import DeadlineRules
+from caseflow.domain.vocabulary import ChannelType, Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
 from caseflow.service.projections import earlier_findings
@@ -278,10 +279,19 @@ class Inbox:
     unassigned: int = 0
 
 
-def allowed_kinds(staff: StaffLike, state: CaseState) -> frozenset[CommandKind]:
+def allowed_kinds(
+    staff: StaffLike, state: CaseState, deadlines: DeadlineRules | None = None
+) -> frozenset[CommandKind]:
     """The actions offered to ``staff`` on the case now: what the transition table
-    allows in its state, among the staff actions, the committee's only to them."""
+    allows in its state, among the staff actions, the committee's only to them.
+
+    ``deadlines`` (the deployment's, default: an internal channel) decide whether
+    the feedback deadline can be extended at all.
+    """
     kinds = TABLE.commands_in(state.status) & STAFF_KINDS
+    if (deadlines or DeadlineRules()).channel is not ChannelType.EXTERNAL:
+        # An internal channel never extends the feedback deadline (Act 2021:890).
+        kinds -= {CommandKind.EXTEND_FEEDBACK_DEADLINE}
     committee = staff.role == COMMITTEE_ROLE and COMMITTEE_DESK in _case_desks_of(staff, state)
     if not committee:
         kinds -= COMMITTEE_KINDS
@@ -577,7 +587,9 @@ class Workspace:
             timeline=tuple(timeline),
             files=tuple(files),
             deadlines=deadlines,
-            allowed=allowed_kinds(staff, state) if key is not None else frozenset(),
+            allowed=allowed_kinds(staff, state, self.cases.rules.deadlines)
+            if key is not None
+            else frozenset(),
             desk_members=self.members_of(state.desk, exclude=state.recused),
             names=names,
         )
@@ -623,7 +635,9 @@ class Workspace:
         desks = check_access(staff, state)
         if state.version != seen_version:
             raise CaseChanged(seen_version, state.version)
-        if action.kind not in STAFF_KINDS or action.kind not in allowed_kinds(staff, state):
+        if action.kind not in STAFF_KINDS or action.kind not in allowed_kinds(
+            staff, state, self.cases.rules.deadlines
+        ):
             raise ActionNotOffered(
                 action.kind, case_id, f"not offered while the case is {state.status}"
             )

@@ -122,17 +122,6 @@ def test_feedback_given_ends_the_feedback_deadline() -> None:
     )
 
 
-def test_the_feedback_deadline_is_extended_only_with_a_reason() -> None:
-    case = received(date(2027, 11, 23))  # feedback due 2028-02-29
-    now = stockholm("2028-01-10 10:00")
-    with pytest.raises(InvalidCommand, match="extend_feedback_deadline.*a reason must be recorded"):
-        decide(case, ExtendFeedbackDeadline("case-1", "ana", "  ", 1), now, RULES)
-    with pytest.raises(InvalidCommand, match="1 to 3 months"):
-        decide(case, ExtendFeedbackDeadline("case-1", "ana", "complex", 4), now, RULES)
-    extended = run(case, [ExtendFeedbackDeadline("case-1", "ana", "complex case", 1)], now)
-    assert feedback_due(extended, RULES.deadlines) == date(2028, 3, 29)
-
-
 def test_inactivity_counts_from_the_last_activity_of_staff_or_reporter() -> None:
     case = received(date(2026, 6, 1))
     assert inactivity_due(case, RULES.deadlines) == date(2026, 6, 15)
