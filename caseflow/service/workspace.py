@@ -61,8 +61,8 @@ from caseflow.domain.commands import (
 )
 from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
-from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.rules import DeadlineRules
+from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import ChannelType, Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item

@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from caseflow_helpers import RULES, received, run, stockholm
 
-from caseflow.domain.commands import Acknowledge, ExtendFeedbackDeadline, GiveFeedback
+from caseflow.domain.commands import Acknowledge, GiveFeedback
 from caseflow.domain.dates import add_months, add_years, end_of_day, is_past
-from caseflow.domain.decider import decide
-from caseflow.domain.errors import InvalidCommand, NaiveTimestamp
+from caseflow.domain.errors import NaiveTimestamp
 from caseflow.domain.policies.deadlines import (
     Deadline,
     acknowledgement_due,
