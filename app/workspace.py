@@ -245,6 +245,21 @@ class AssessForm(ActionForm):
         validators=[InputRequired(message=_l("Choose the risk of retaliation."))],
     )
     reason = _reason()
+    message = TextAreaField(
+        _l("If it is not admissible: the reason, written to the reporter"),
+        validators=[
+            Length(max=MAX_TEXT, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+
+    def validate_message(self, field: TextAreaField) -> None:
+        # The reporter is owed the reason for a rejection, in words meant for them.
+        if self.admissible.data == "no" and not (field.data or "").strip():
+            raise ValidationError(_l("Write to the reporter why the report is not admissible."))
+
+    def text(self) -> str:
+        return str(self.message.data or "") if self.admissible.data == "no" else ""
 
     def values(self) -> dict[str, Any]:
         return {

@@ -96,6 +96,9 @@ class Assess(Command):
     severity: Severity
     retaliation_risk: RetaliationRisk
     reason: str
+    #: The sealed message that tells the reporter why the report is rejected:
+    #: required when it is not admissible (the reporter is owed the reason).
+    message_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,12 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
             return _declare_conflict(state, command, now, rules)
         case Assess():
             _require_reason(command, command.reason)
+            if not command.admissible and not command.message_id.strip():
+                raise InvalidCommand(
+                    command.kind,
+                    command.case_id,
+                    "a rejection needs a reason written to the reporter",
+                )
             return [
                 CaseAssessed(
                     command.case_id,
@@ -139,6 +145,7 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
                     command.reason,
                     now,
                     command.actor,
+                    "" if command.admissible else command.message_id,
                 )
             ]
         case RequestInformation():

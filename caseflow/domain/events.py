@@ -155,7 +155,13 @@ class OversightInformed(CaseEvent):
 
 @dataclass(frozen=True)
 class CaseAssessed(CaseEvent):
-    """Triage: an inadmissible case is rejected by this very event."""
+    """Triage: an inadmissible case is rejected by this very event.
+
+    Version 2 adds ``message_id``: a rejection carries a sealed message to the
+    reporter that gives the reason (version 1 records get "": none was written).
+    """
+
+    schema_version: ClassVar[int] = 2
 
     admissible: bool
     severity: Severity
@@ -163,6 +169,7 @@ class CaseAssessed(CaseEvent):
     reason: str
     assessed_at: datetime
     actor: str
+    message_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -149,13 +149,15 @@ class ReporterView:
     report: dict[str, str]
     contact: str | None
     timeline: tuple[TimelineEntry, ...]
+    #: Why the desk rejected the report, as written to the reporter (None: not rejected).
+    rejection_reason: str | None = None
 
 
 def reporter_status(state: CaseState) -> str:
     """The status a reporter is told, in the words of app.reporter.STATUS_TEXT."""
     if state.status is Status.SHREDDED:
         return "shredded"
-    if state.feedback_given_on is not None and state.status is not Status.CONCLUDED:
+    if state.feedback_given_on is not None and state.is_open:  # a closed case says how it ended
         return "feedback_given"
     return state.status.value
 
@@ -345,9 +347,12 @@ class Intake:
         case_id, key = access.case_id, access.key
         report = json.loads(open_item(key, case_id, REPORT_ITEM, received.body or b""))
         contact: str | None = None
+        rejection_reason: str | None = None
         timeline: list[TimelineEntry] = []
         for event in stored[1:]:
             on = date.fromisoformat(event.recorded_at[:10])
+            if event.type == "CaseReopened":
+                rejection_reason = None
             if event.type == "DeskChanged":  # the reporter is told who handles the case now
                 timeline.append(TimelineEntry("moved", on, text=str(event.meta["to_desk"])))
                 continue
@@ -372,6 +377,9 @@ class Intake:
                         file_checked=bool(described.get("checked", True)),
                     )
                 )
+            elif event.type == "CaseAssessed":
+                text = open_item(key, case_id, message_item(event.meta["message_id"]), event.body)
+                rejection_reason = text.decode()
             elif "message_id" in event.meta:
                 text = open_item(key, case_id, message_item(event.meta["message_id"]), event.body)
                 kind = "reporter_message" if event.actor == REPORTER else "desk_message"
@@ -390,6 +398,7 @@ class Intake:
             report=report,
             contact=contact,
             timeline=tuple(timeline),
+            rejection_reason=rejection_reason,
         )
 
     def add_message(self, access: CaseAccess, text: str) -> None:

@@ -684,14 +684,26 @@ class Workspace:
                 members = frozenset(m.id for m in self.members_of(state.desk))
                 command = DeclareConflict(case_id, actor, actor, str(v["reason"]), members)
             case CommandKind.ASSESS:
+                admissible = bool(v["admissible"])
+                bodies: dict[str, bytes] = {}
+                message_id = ""
+                if not admissible and action.text.strip():
+                    # The reason owed to the reporter: sealed under the case
+                    # key like every other message to them.
+                    message_id = secrets.token_hex(12)
+                    bodies["CaseAssessed"] = seal_item(
+                        key, case_id, message_item(message_id), action.text.encode()
+                    )
                 command = Assess(
                     case_id,
                     actor,
-                    bool(v["admissible"]),
+                    admissible,
                     Severity(v["severity"]),
                     RetaliationRisk(v["retaliation_risk"]),
                     str(v["reason"]),
+                    message_id,
                 )
+                return command, bodies
             case CommandKind.OPEN_INVESTIGATION:
                 command = OpenInvestigation(case_id, actor)
             case CommandKind.RECORD_FINDING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -31,7 +32,7 @@ from caseflow.domain.errors import (
     NaiveTimestamp,
     TransitionNotAllowed,
 )
-from caseflow.domain.events import CaseEvent, ReporterMessageAdded
+from caseflow.domain.events import CaseAssessed, CaseEvent, ReporterMessageAdded
 from caseflow.domain.policies.deadlines import feedback_due
 from caseflow.domain.state import replay
 from caseflow.domain.transitions import TABLE, CommandKind, Status
@@ -91,7 +92,7 @@ def test_a_shredded_case_accepts_no_command() -> None:
         received(date(2026, 4, 1)),
         [
             Acknowledge(C, "ana", "m"),
-            Assess(C, "ana", False, Severity.LOW, RetaliationRisk.LOW, "not a state agency"),
+            Assess(C, "ana", False, Severity.LOW, RetaliationRisk.LOW, "not a state agency", "m2"),
             Shred(C, "ana", "out of scope, nothing to keep"),
         ],
         NOW,
@@ -168,3 +169,15 @@ def test_replaying_the_events_rebuilds_the_case() -> None:
     assert replay(events, start) == case
     assert case.version == start.version + len(events)
     assert (case.assignee, case.grants) == ("bo", frozenset({"bo"}))
+
+
+def test_a_rejection_carries_a_reason_written_to_the_reporter() -> None:
+    case = run(received(date(2026, 4, 1)), [Acknowledge(C, "ana", "m")], NOW)
+    without = Assess(C, "ana", False, Severity.LOW, RetaliationRisk.LOW, "not a state agency")
+    with pytest.raises(InvalidCommand, match="a reason written to the reporter"):
+        decide(case, without, NOW, RULES)
+    [event] = decide(case, replace(without, message_id="m2"), NOW, RULES)
+    assert isinstance(event, CaseAssessed) and event.message_id == "m2"
+    # An admissible report needs no such message, and carries none.
+    [admitted] = decide(case, replace(without, admissible=True, message_id="m3"), NOW, RULES)
+    assert isinstance(admitted, CaseAssessed) and admitted.message_id == ""
