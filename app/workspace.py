@@ -104,6 +104,7 @@ EVENT_TEXT = {
     "DeliberationBegun": _l("Deliberation begun"),
     "CaseConcluded": _l("Concluded"),
     "CaseReopened": _l("Reopened"),
+    "CaseWithdrawn": _l("Withdrawn by the reporter"),
     "InternalNoteAdded": _l("Internal note"),
     "RecommendationIssued": _l("Recommendation issued"),
     "RecommendationImplemented": _l("Recommendation implemented"),

@@ -222,6 +222,13 @@ class AddInternalNote(Command):
 
 
 @dataclass(frozen=True)
+class Withdraw(Command):
+    """The reporter withdraws the report: the case closes as withdrawn."""
+
+    kind = CommandKind.WITHDRAW
+
+
+@dataclass(frozen=True)
 class Shred(Command):
     kind = CommandKind.SHRED
     reason: str

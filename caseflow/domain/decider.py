@@ -39,6 +39,7 @@ from caseflow.domain.commands import (
     Shred,
     Unassign,
     Vote,
+    Withdraw,
 )
 from caseflow.domain.dates import add_days, local_date, require_aware
 from caseflow.domain.errors import (
@@ -58,6 +59,7 @@ from caseflow.domain.events import (
     CaseReopened,
     CaseShredded,
     CaseUnassigned,
+    CaseWithdrawn,
     ConflictDeclared,
     DeliberationBegun,
     DeskChanged,
@@ -183,6 +185,10 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
             if not command.note_id.strip():
                 raise InvalidCommand(command.kind, command.case_id, "the note has no id")
             return [InternalNoteAdded(command.case_id, command.note_id, now, command.actor)]
+        case Withdraw():
+            # Whatever the desk has begun, the reporter may withdraw; nothing
+            # of the case is undone (the records stay until retention ends).
+            return [CaseWithdrawn(command.case_id, local_date(now))]
         case Shred():
             _require_reason(command, command.reason)
             if state.hold is not None:
@@ -558,6 +564,8 @@ def _outcome_refusal(outcome: Outcome, substantiated: bool, referred: bool) -> s
         return "outcome substantiated needs a substantiated finding"
     if outcome is Outcome.NOT_SUBSTANTIATED and substantiated:
         return "a substantiated finding is recorded: the outcome cannot be not_substantiated"
+    if outcome is Outcome.WITHDRAWN:
+        return "only the reporter withdraws a report"
     if outcome is Outcome.REFERRED and not referred:
         return "outcome referred needs a referral to an external authority"
     return None

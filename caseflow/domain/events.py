@@ -62,6 +62,13 @@ class ReporterMessageAdded(CaseEvent):
 
 
 @dataclass(frozen=True)
+class CaseWithdrawn(CaseEvent):
+    """The reporter withdrew the report; a reporter's day, never finer (DESIGN §4)."""
+
+    withdrawn_on: date
+
+
+@dataclass(frozen=True)
 class ReporterFileAdded(CaseEvent):
     file_id: str
     added_on: date
@@ -379,6 +386,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReportReceived,
         ReporterMessageAdded,
         ReporterFileAdded,
+        CaseWithdrawn,
         ReporterContactProvided,
         MessageToReporterSent,
         CaseAcknowledged,

@@ -27,6 +27,8 @@ class Outcome(StrEnum):
     NOT_SUBSTANTIATED = "not_substantiated"
     REFERRED = "referred"
     NO_FURTHER_ACTION = "no_further_action"
+    #: Set by the reporter's withdrawal, never chosen by staff.
+    WITHDRAWN = "withdrawn"
 
 
 class ChannelType(StrEnum):

@@ -20,7 +20,7 @@ from nacl.public import PublicKey
 
 from caseflow.clock import Clock, reporter_day, system_clock
 from caseflow.domain import CaseState, Status
-from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive
+from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive, Withdraw
 from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
@@ -151,6 +151,8 @@ class ReporterView:
     timeline: tuple[TimelineEntry, ...]
     #: Why the desk rejected the report, as written to the reporter (None: not rejected).
     rejection_reason: str | None = None
+    #: Whether the case is still being handled (it can be written to and withdrawn).
+    is_open: bool = True
 
 
 def reporter_status(state: CaseState) -> str:
@@ -399,7 +401,15 @@ class Intake:
             contact=contact,
             timeline=tuple(timeline),
             rejection_reason=rejection_reason,
+            is_open=state.is_open,
         )
+
+    def withdraw(self, access: CaseAccess) -> None:
+        """The reporter withdraws the report: the case closes as withdrawn.
+
+        :raises CommandRefused: the case is already closed.
+        """
+        self.cases.execute(access.case_id, [Step(Withdraw(access.case_id, REPORTER), {})])
 
     def add_message(self, access: CaseAccess, text: str) -> None:
         """A follow-up message from the reporter."""
