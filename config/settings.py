@@ -20,7 +20,7 @@ import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from limits import parse as parse_rate
 from caseflow.domain.errors import RuleFileError
 from caseflow.domain.rules import Rules, load_rules
 from caseflow.domain.vocabulary import ChannelType
+from config.privacy import PRIVACY_FILE, PrivacyFileError, PrivacyNotice, load_privacy
 from crypto.kdf import MINIMUM_COST, TENANT_SALT_BYTES, KdfCost
 from crypto.signing import SEED_BYTES
 
@@ -114,6 +115,8 @@ class Settings:
     #: Allow an Argon2id cost below :data:`crypto.kdf.MINIMUM_COST`: for the
     #: test suite only (``VISSELPIPA_INSECURE_TEST_KDF=1``).
     insecure_test_kdf: bool = False
+    #: The privacy notice and record of processing (``config/privacy.toml``).
+    privacy: PrivacyNotice = field(default_factory=load_privacy)
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
@@ -340,6 +343,10 @@ def load_settings(
             "(a competent authority's channel)"
         )
     rules = replace(rules, deadlines=replace(rules.deadlines, channel=ChannelType(channel)))
+    try:
+        privacy = load_privacy(Path(str(raw.get("privacy_file") or PRIVACY_FILE)))
+    except PrivacyFileError as e:
+        raise ConfigError(f"privacy_file: {e}") from None
     return Settings(
         secret_key=secret_key,
         tenant_salt=tenant_salt,
@@ -374,6 +381,7 @@ def load_settings(
         onion_address=onion_address(str(raw.get("onion_address") or "")),
         metrics_token=metrics_token,
         insecure_test_kdf=insecure_test_kdf,
+        privacy=privacy,
         **reference,
     )
 
@@ -435,6 +443,7 @@ ACTIONS = ("report", "receipt", "message")
 
 _KNOWN = {
     "channel_type",
+    "privacy_file",
     "metrics_token",
     "staff_idle_minutes",
     "staff_session_hours",
