@@ -24,6 +24,7 @@ from caseflow.domain.commands import (
     Reopen,
     RequestInformation,
     Shred,
+    Withdraw,
 )
 from caseflow.domain.decider import decide
 from caseflow.domain.errors import (
@@ -181,3 +182,42 @@ def test_a_rejection_carries_a_reason_written_to_the_reporter() -> None:
     # An admissible report needs no such message, and carries none.
     [admitted] = decide(case, replace(without, admissible=True, message_id="m3"), NOW, RULES)
     assert isinstance(admitted, CaseAssessed) and admitted.message_id == ""
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [],
+        [Acknowledge(C, "ana", "m")],
+        [
+            Acknowledge(C, "ana", "m"),
+            Assess(C, "ana", True, Severity.LOW, RetaliationRisk.LOW, "in scope"),
+            OpenInvestigation(C, "ana"),
+        ],
+    ],
+)
+def test_the_reporter_withdraws_from_any_open_state_and_the_case_closes(steps) -> None:
+    case = run(received(date(2026, 4, 1)), steps, NOW)
+    withdrawn = run(case, [Withdraw(C, "reporter")], NOW)
+    assert withdrawn.status is Status.WITHDRAWN and withdrawn.is_closed
+    assert withdrawn.outcome is Outcome.WITHDRAWN
+    assert withdrawn.closed_on == date(2026, 4, 2)
+    # Closed: not withdrawn twice, not reopened, but shredded when retention ends.
+    with pytest.raises(TransitionNotAllowed):
+        decide(withdrawn, Withdraw(C, "reporter"), NOW, RULES)
+    with pytest.raises(TransitionNotAllowed):
+        decide(withdrawn, Reopen(C, "ana", "the reporter changed their mind"), NOW, RULES)
+    assert TABLE.targets(Status.WITHDRAWN, CommandKind.SHRED) == {Status.SHREDDED}
+
+
+def test_staff_never_conclude_with_the_outcome_withdrawn() -> None:
+    case = run(
+        received(date(2026, 4, 1)),
+        [
+            Acknowledge(C, "ana", "m"),
+            Assess(C, "ana", True, Severity.LOW, RetaliationRisk.LOW, "in scope"),
+        ],
+        NOW,
+    )
+    with pytest.raises(InvalidCommand, match="only the reporter withdraws"):
+        decide(case, Conclude(C, "ana", Outcome.WITHDRAWN, "quiet"), NOW, RULES)
