@@ -61,7 +61,7 @@ def retention_periods(settings: Settings) -> tuple[Period, ...]:
             f"The operator's log (no addresses, no content): {OPERATOR_LOG_DAYS} days.",
         ),
         Period(
-            "Kvittokoden lagras aldrig; bara en härledd sökvärde som inte kan vändas tillbaka.",
+            "Kvittokoden lagras aldrig, bara ett härlett sökvärde som inte kan räknas tillbaka.",
             "The receipt code is never stored; only a derived lookup value that cannot be "
             "turned back into it.",
         ),
