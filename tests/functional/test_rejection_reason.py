@@ -10,7 +10,7 @@ from tests.functional.pages import open_status, receipt_from, submit_report, tex
 from tests.functional.workspace_pages import act, signed_in
 
 REPORT = "Min granne parkerar på gatan framför mitt hus varje dag, fast det är förbjudet."
-REASON = "Rapporten gäller en privatperson, inte en myndighet: vänd dig till kommunen (ärende QZX-kvarter)."
+REASON = "Rapporten gäller en privatperson, inte en myndighet: vänd dig till QZX-kvarteret."
 
 
 def _rejectable_case(deployment) -> tuple[object, str, str]:
