@@ -466,7 +466,12 @@ def status_files() -> str | tuple[str, int] | Response:
         errors = [_("Choose at least one file to add.")]
     if errors:
         return _render_status(access, file_errors=errors), 400
-    services.intake().add_files(access, files)
+    try:
+        services.intake().add_files(access, files)
+    except CommandRefused:  # the case closed since the page was shown: keep nothing
+        uploads.abandon()
+        flash(_("The case is closed: it takes no more messages or files."), "error")
+        return redirect(url_for("reporter.status"), code=303)
     flash(_("Your files were added. What the check found is listed with each file."), "ok")
     return redirect(url_for("reporter.status") + "#files", code=303)
 

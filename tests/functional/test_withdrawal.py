@@ -114,3 +114,34 @@ def test_staff_see_the_withdrawal_and_retention_shreds_the_case(deployment):
     assert tick.run(today + timedelta(days=2 * 366 + 1)).shredded == [case_id]
     status, page = open_status(deployment.client(), receipt)
     assert status == 400
+
+
+def test_a_message_or_file_sent_from_a_page_shown_before_the_withdrawal_is_refused_gently(
+    deployment,
+):
+    import io
+
+    from caseflow.store.blobs import blob_chunks_table
+
+    case_id, receipt = _reported(deployment)
+    reporter = deployment.client()
+    status, page = open_status(reporter, receipt)
+    token = hidden_fields(page)["csrf_token"]
+    confirm = reporter.get("/status/withdraw").get_data(as_text=True)
+    reporter.post("/status/withdraw", data={**hidden_fields(confirm), "understood": "y"})
+
+    message = reporter.post("/status/message", data={"csrf_token": token, "message": "Ett till."})
+    assert message.status_code == 303
+    files = reporter.post(
+        "/status/files",
+        data={"csrf_token": token, "files": (io.BytesIO(b"anbud\n" * 50), "anbud.txt")},
+        content_type="multipart/form-data",
+    )
+    assert files.status_code == 303
+    assert "Ärendet är avslutat" in text_of(reporter.get("/status").get_data(as_text=True))
+    assert _types(deployment, case_id)[-1] == "CaseWithdrawn"
+    with deployment.engine.connect() as conn:  # the refused file left no sealed rows
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(blob_chunks_table)).scalar_one()
+            == 0
+        )
