@@ -19,7 +19,7 @@ def create_app(
     secrets file, ``VISSELPIPA_*`` environment). ``overrides`` go to Flask's
     own config (tests use it for ``TESTING``).
     """
-    from app import i18n, ops, proof, reporter, security, services, staff, workspace
+    from app import i18n, ops, privacy, proof, reporter, security, services, staff, workspace
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -38,6 +38,7 @@ def create_app(
     app.register_blueprint(ops.bp)
     app.register_blueprint(reporter.bp)
     app.register_blueprint(proof.bp)
+    app.register_blueprint(privacy.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(workspace.bp)
     from app import admin, oversight

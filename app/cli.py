@@ -7,7 +7,7 @@ import os
 import secrets
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -1111,6 +1111,111 @@ def rebuild_projections() -> None:
         f"rebuilt from {report.events} events: {report.cases} cases, {report.flags} flags "
         f"in {report.seconds:.2f} s ({report.events_per_second:,.0f} events/s)"
     )
+
+
+@main.command("processing-record")
+@click.option("--locale", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
+def processing_record_command(locale: str) -> None:
+    """Print the record of processing activities (GDPR art. 30): privacy.toml and the settings."""
+    from app.privacy import processing_record
+
+    click.echo(processing_record(_settings(), locale), nl=False)
+
+
+@main.group("data-subject-request")
+def data_subject_request() -> None:
+    """Record and list requests from data subjects and the decisions on them (docs/privacy.md)."""
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a day YYYY-MM-DD", param_hint=name) from None
+
+
+@data_subject_request.command("record")
+@click.option("--received", required=True, help="The day the request came in (YYYY-MM-DD).")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(
+        ["information", "access", "rectification", "erasure", "restriction", "objection"]
+    ),
+)
+@click.option(
+    "--reference",
+    required=True,
+    help="The request's registration number in the agency's records (never the requester's name).",
+)
+@click.option(
+    "--decision",
+    required=True,
+    type=click.Choice(["pending", "granted", "partly_granted", "refused"]),
+)
+@click.option(
+    "--ground", default="", help="The legal ground of the decision (required unless pending)."
+)
+@click.option("--decided", help="The day of the decision (YYYY-MM-DD; required unless pending).")
+@click.option("--by", "recorded_by", required=True, help="Who records it (name or role).")
+def data_subject_request_record(
+    received: str,
+    kind: str,
+    reference: str,
+    decision: str,
+    ground: str,
+    decided: str | None,
+    recorded_by: str,
+) -> None:
+    """Record a request and the decision taken on it, with its legal ground."""
+    from caseflow.clock import STOCKHOLM
+    from caseflow.store.data_subject_requests import RequestRefused, record_request
+
+    received_on = _day(received, "--received")
+    if received_on is None:  # required by click; for the type checker
+        raise click.BadParameter("missing", param_hint="--received")
+    settings = _settings()
+    engine = open_database(settings)
+    try:
+        row = record_request(
+            engine,
+            received_on=received_on,
+            kind=kind,
+            reference=reference,
+            decision=decision,
+            legal_ground=ground,
+            decided_on=_day(decided, "--decided"),
+            recorded_by=recorded_by,
+            today=datetime.now(STOCKHOLM).date(),
+        )
+    except RequestRefused as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"recorded request {row.id} ({row.kind}, {row.decision})")
+
+
+@data_subject_request.command("list")
+def data_subject_request_list() -> None:
+    """Every recorded request, oldest first (tab-separated)."""
+    from caseflow.store.data_subject_requests import list_requests
+
+    settings = _settings()
+    engine = open_database(settings)
+    try:
+        rows = list_requests(engine)
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("no data-subject requests recorded")
+    for r in rows:
+        decided = r.decided_on.isoformat() if r.decided_on else "-"
+        click.echo(
+            f"{r.id}\t{r.received_on.isoformat()}\t{r.kind}\t{r.reference}\t{r.decision}\t"
+            f"{decided}\t{r.legal_ground or '-'}\t{r.recorded_by}"
+        )
 
 
 if __name__ == "__main__":

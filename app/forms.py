@@ -151,3 +151,15 @@ class FilesForm(FlaskForm):
 
 class LeaveForm(FlaskForm):
     """Ends the reporter's session (CSRF token only)."""
+
+
+class WithdrawForm(FlaskForm):
+    """Withdrawing the report: a second page and a box to tick, no JavaScript needed."""
+
+    understood = BooleanField(
+        _l(
+            "I understand that withdrawing closes my case for good: the desk stops handling "
+            "it, I can no longer write to it, and it cannot be reopened."
+        ),
+        validators=[DataRequired(message=_l("Tick the box to confirm, or go back to your case."))],
+    )

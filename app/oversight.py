@@ -73,6 +73,7 @@ OUTCOME_TEXT = {
     "referred": _l("Referred to an authority"),
     "no_further_action": _l("No further action"),
     "rejected": _l("Rejected at assessment"),
+    "withdrawn": _l("Withdrawn by the reporter"),
 }
 LEVEL_TEXT = {
     "assignee": _l("Case handler"),

@@ -34,9 +34,10 @@ from wtforms.fields.choices import SelectChoice
 
 from app import pages, services
 from app.file_review import CheckedFile, FileRefused, Staging, check_and_keep
-from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm
+from app.forms import FilesForm, LeaveForm, MessageForm, ReceiptForm, ReportForm, WithdrawForm
 from app.i18n import LOCALES, MalformedTarget, collation_key, local_target
 from app.security import accept_uploads
+from caseflow.domain.errors import CommandRefused
 from caseflow.service.intake import Report
 from caseflow.service.uploads import DiscardingUpload, SealedUpload, discard_blobs
 from config.settings import Authority
@@ -55,6 +56,10 @@ STATUS_TEXT = {
     "concluded": _l("Concluded."),
     "rejected": _l("Closed: the report falls outside what this channel handles."),
     "reopened": _l("Reopened."),
+    "withdrawn": _l(
+        "You have withdrawn the report. The case is closed; its records are destroyed "
+        "when the retention period ends."
+    ),
     "shredded": _l("The case has been closed and its records destroyed."),
 }
 
@@ -482,7 +487,11 @@ def status_message() -> str | tuple[str, int] | Response:
     form = MessageForm()
     if not form.validate():
         return _render_status(access, message_form=form), 400
-    services.intake().add_message(access, form.message.data)
+    try:
+        services.intake().add_message(access, form.message.data)
+    except CommandRefused:  # the case closed (withdrawn, concluded) since the page was shown
+        flash(_("The case is closed: it takes no more messages or files."), "error")
+        return redirect(url_for("reporter.status"), code=303)
     flash(_("Your message was sent."), "ok")
     return redirect(url_for("reporter.status") + "#messages", code=303)
 
@@ -499,9 +508,36 @@ def status_files() -> str | tuple[str, int] | Response:
         errors = [_("Choose at least one file to add.")]
     if errors:
         return _render_status(access, file_errors=errors), 400
-    services.intake().add_files(access, files)
+    try:
+        services.intake().add_files(access, files)
+    except CommandRefused:  # the case closed since the page was shown: keep nothing
+        uploads.abandon()
+        flash(_("The case is closed: it takes no more messages or files."), "error")
+        return redirect(url_for("reporter.status"), code=303)
     flash(_("Your files were added. What the check found is listed with each file."), "ok")
     return redirect(url_for("reporter.status") + "#files", code=303)
+
+
+@bp.route("/status/withdraw", methods=["GET", "POST"])
+def status_withdraw() -> str | tuple[str, int] | Response:
+    """Withdraw the report: this page asks to confirm, its form does it."""
+    access = _access_or_expired()
+    if isinstance(access, Response):
+        return access
+    years = services.settings().rules.deadlines.retention_years
+    if request.method == "GET":
+        return render_template("status_withdraw.html", form=WithdrawForm(), retention_years=years)
+    form = WithdrawForm()
+    if not form.validate():
+        return render_template("status_withdraw.html", form=form, retention_years=years), 400
+    try:
+        services.intake().withdraw(access)
+    except CommandRefused:
+        # Closed already (the desk concluded it, or a second click): nothing to do.
+        flash(_("The case is already closed: there is nothing to withdraw."), "error")
+        return redirect(url_for("reporter.status"), code=303)
+    flash(_("Your report is withdrawn and the case is closed."), "ok")
+    return redirect(url_for("reporter.status"), code=303)
 
 
 @bp.post("/status/leave")

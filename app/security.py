@@ -242,6 +242,7 @@ GUARDED_ENDPOINTS = {
     "reporter.status": "receipt",
     "reporter.status_message": "message",
     "reporter.status_files": "message",
+    "reporter.status_withdraw": "message",
 }
 
 

@@ -22,6 +22,7 @@ STATUS_TEXT = {
     "concluded": _l("Concluded"),
     "rejected": _l("Rejected"),
     "reopened": _l("Reopened"),
+    "withdrawn": _l("Withdrawn by the reporter"),
     "shredded": _l("Shredded"),
 }
 

@@ -66,7 +66,7 @@ from caseflow.clock import STOCKHOLM
 from caseflow.domain import CommandKind
 from caseflow.domain.errors import CommandRefused
 from caseflow.domain.transitions import OPEN_STATUSES
-from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
+from caseflow.domain.vocabulary import ExtensionReason, Outcome, RetaliationRisk, Severity
 from caseflow.service.inbox import SOON_DAYS, normalise_reference
 from caseflow.service.workspace import (
     AccessDenied,
@@ -110,6 +110,7 @@ EVENT_TEXT = {
     "DeliberationBegun": _l("Deliberation begun"),
     "CaseConcluded": _l("Concluded"),
     "CaseReopened": _l("Reopened"),
+    "CaseWithdrawn": _l("Withdrawn by the reporter"),
     "InternalNoteAdded": _l("Internal note"),
     "RecommendationIssued": _l("Recommendation issued"),
     "RecommendationImplemented": _l("Recommendation implemented"),
@@ -139,6 +140,17 @@ OUTCOME_CHOICES = [
     SelectChoice(Outcome.NOT_SUBSTANTIATED.value, _l("Not substantiated")),
     SelectChoice(Outcome.REFERRED.value, _l("Referred to an authority")),
     SelectChoice(Outcome.NO_FURTHER_ACTION.value, _l("No further action")),
+]
+EXTENSION_REASON_CHOICES = [
+    SelectChoice(ExtensionReason.COMPLEX_MATTER.value, _l("The matter is complex")),
+    SelectChoice(
+        ExtensionReason.AWAITING_INFORMATION.value, _l("Information is awaited from others")
+    ),
+    SelectChoice(
+        ExtensionReason.COORDINATION_WITH_AUTHORITIES.value,
+        _l("Coordination with other authorities"),
+    ),
+    SelectChoice(ExtensionReason.MANY_REPORTS.value, _l("Many reports on the same matter")),
 ]
 YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 
@@ -240,6 +252,21 @@ class AssessForm(ActionForm):
         validators=[InputRequired(message=_l("Choose the risk of retaliation."))],
     )
     reason = _reason()
+    message = TextAreaField(
+        _l("If it is not admissible: the reason, written to the reporter"),
+        validators=[
+            Length(max=MAX_TEXT, message=_l("Keep this under %(max)d characters.")),
+            _no_control_characters,
+        ],
+    )
+
+    def validate_message(self, field: TextAreaField) -> None:
+        # The reporter is owed the reason for a rejection, in words meant for them.
+        if self.admissible.data == "no" and not (field.data or "").strip():
+            raise ValidationError(_l("Write to the reporter why the report is not admissible."))
+
+    def text(self) -> str:
+        return str(self.message.data or "") if self.admissible.data == "no" else ""
 
     def values(self) -> dict[str, Any]:
         return {
@@ -306,16 +333,22 @@ class FeedbackForm(ActionForm):
 
 
 class ExtendForm(ActionForm):
+    """Offered only on an external channel (``channel_type = "external"``)."""
+
     kind = CommandKind.EXTEND_FEEDBACK_DEADLINE
-    label = _l("Extend the feedback deadline")
+    label = _l("Extend the feedback deadline (external channel: at most 6 months in total)")
     months = IntegerField(
         _l("By how many months"),
         validators=[
             InputRequired(message=_l("Give a number of months.")),
-            NumberRange(min=1, max=12, message=_l("Give a number from %(min)s to %(max)s.")),
+            NumberRange(min=1, max=3, message=_l("Give a number from %(min)s to %(max)s.")),
         ],
     )
-    reason = _reason()
+    reason = SelectField(
+        _l("Why the case needs longer"),
+        choices=EXTENSION_REASON_CHOICES,
+        validators=[InputRequired(message=_l("Choose why the case needs longer."))],
+    )
 
     def values(self) -> dict[str, Any]:
         return {"months": self.months.data, "reason": self.reason.data}

@@ -20,7 +20,7 @@ import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from limits import parse as parse_rate
 
 from caseflow.domain.errors import RuleFileError
 from caseflow.domain.rules import Rules, load_rules
+from caseflow.domain.vocabulary import ChannelType
+from config.privacy import PRIVACY_FILE, PrivacyFileError, PrivacyNotice, load_privacy
 from crypto.kdf import MINIMUM_COST, TENANT_SALT_BYTES, KdfCost
 from crypto.signing import SEED_BYTES
 
@@ -166,9 +168,16 @@ class Settings:
     insecure_test_kdf: bool = False
     #: Staff notifications by e-mail; off unless an SMTP host is set.
     mail: Mail = Mail()
+    #: The privacy notice and record of processing (``config/privacy.toml``).
+    privacy: PrivacyNotice = field(default_factory=load_privacy)
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(data_dir={self.data_dir!s}, database_url=<hidden>)"
+
+    @property
+    def channel_type(self) -> ChannelType:
+        """Internal or external channel: the feedback deadline's rules follow it."""
+        return self.rules.deadlines.channel
 
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)
@@ -393,6 +402,17 @@ def load_settings(
     reference = load_reference()
     rules_dir = Path(str(raw.get("rules_dir") or PACKAGE_DIR / "rules"))
     rules = load_checked_rules(rules_dir, reference["categories"], reference["desks"])
+    channel = str(raw.get("channel_type") or "internal").strip().lower()
+    if channel not in {c.value for c in ChannelType}:
+        raise ConfigError(
+            f"channel_type: {channel!r} is not internal (an agency's own channel) or external "
+            "(a competent authority's channel)"
+        )
+    rules = replace(rules, deadlines=replace(rules.deadlines, channel=ChannelType(channel)))
+    try:
+        privacy = load_privacy(Path(str(raw.get("privacy_file") or PRIVACY_FILE)))
+    except PrivacyFileError as e:
+        raise ConfigError(f"privacy_file: {e}") from None
     return Settings(
         secret_key=secret_key,
         tenant_salt=tenant_salt,
@@ -428,6 +448,7 @@ def load_settings(
         metrics_token=metrics_token,
         insecure_test_kdf=insecure_test_kdf,
         mail=_mail(raw),
+        privacy=privacy,
         **reference,
     )
 
@@ -545,6 +566,8 @@ _KNOWN = {
     "base_url",
     "mail_digest_at",
     "deadline_notice_days",
+    "channel_type",
+    "privacy_file",
     "metrics_token",
     "staff_idle_minutes",
     "staff_session_hours",

@@ -19,6 +19,7 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
 import caseflow.store.blobs  # noqa: F401 - registers the sealed files' rows
+import caseflow.store.data_subject_requests  # noqa: F401 - registers the request records
 import caseflow.store.events  # noqa: F401 - registers the events table
 import caseflow.store.notifications  # noqa: F401 - registers the mail digests
 import caseflow.store.operations  # noqa: F401 - registers the job runs

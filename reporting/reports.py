@@ -214,6 +214,7 @@ _OUTCOME_LABELS = {
     "referred": Text("Överlämnad till annan myndighet", "Referred to another authority"),
     "no_further_action": Text("Ingen vidare åtgärd", "No further action"),
     "rejected": Text("Avvisad vid bedömning", "Rejected at assessment"),
+    "withdrawn": Text("Återkallad av rapportören", "Withdrawn by the reporter"),
 }
 _TOTAL = Text("Totalt", "Total")
 _RECEIVED = Text("Mottagna rapporter", "Reports received")

@@ -26,8 +26,16 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 VERSION_KEY = "schema_version"
 
-#: ``(type_name, version) -> lift to version + 1``. Empty: no event has changed shape yet.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+def _assessed_v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
+    # Before issue 13 a rejection sent the reporter no reason of its own.
+    return {**record, "message_id": ""}
+
+
+#: ``(type_name, version) -> lift to version + 1``.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("CaseAssessed", 1): _assessed_v1_to_v2,
+}
 
 
 _FIELD_TYPES: dict[str, dict[str, Any]] = {}

@@ -99,6 +99,9 @@ class Assess(Command):
     severity: Severity
     retaliation_risk: RetaliationRisk
     reason: str
+    #: The sealed message that tells the reporter why the report is rejected:
+    #: required when it is not admissible (the reporter is owed the reason).
+    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,13 @@ class AddInternalNote(Command):
 
     kind = CommandKind.ADD_INTERNAL_NOTE
     note_id: str
+
+
+@dataclass(frozen=True)
+class Withdraw(Command):
+    """The reporter withdraws the report: the case closes as withdrawn."""
+
+    kind = CommandKind.WITHDRAW
 
 
 @dataclass(frozen=True)

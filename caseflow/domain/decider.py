@@ -39,6 +39,7 @@ from caseflow.domain.commands import (
     Shred,
     Unassign,
     Vote,
+    Withdraw,
 )
 from caseflow.domain.dates import add_days, local_date, require_aware
 from caseflow.domain.errors import (
@@ -58,6 +59,7 @@ from caseflow.domain.events import (
     CaseReopened,
     CaseShredded,
     CaseUnassigned,
+    CaseWithdrawn,
     ConflictDeclared,
     DeliberationBegun,
     DeskChanged,
@@ -81,7 +83,11 @@ from caseflow.domain.events import (
     SanctionProposed,
     SanctionVoteCast,
 )
-from caseflow.domain.policies.deadlines import extended_feedback_due, feedback_due
+from caseflow.domain.policies.deadlines import (
+    extended_feedback_due,
+    extension_refusal,
+    feedback_due,
+)
 from caseflow.domain.policies.routing import route_report, substitute_for, whole_desk_recused
 from caseflow.domain.policies.sanctions import (
     counted_votes,
@@ -126,6 +132,12 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
             return _declare_conflict(state, command, now, rules)
         case Assess():
             _require_reason(command, command.reason)
+            if not command.admissible and not command.message_id.strip():
+                raise InvalidCommand(
+                    command.kind,
+                    command.case_id,
+                    "a rejection needs a reason written to the reporter",
+                )
             return [
                 CaseAssessed(
                     command.case_id,
@@ -135,6 +147,7 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
                     command.reason,
                     now,
                     command.actor,
+                    "" if command.admissible else command.message_id,
                 )
             ]
         case RequestInformation():
@@ -172,6 +185,10 @@ def decide(state: CaseState, command: Command, now: datetime, rules: Rules) -> l
             if not command.note_id.strip():
                 raise InvalidCommand(command.kind, command.case_id, "the note has no id")
             return [InternalNoteAdded(command.case_id, command.note_id, now, command.actor)]
+        case Withdraw():
+            # Whatever the desk has begun, the reporter may withdraw; nothing
+            # of the case is undone (the records stay until retention ends).
+            return [CaseWithdrawn(command.case_id, local_date(now))]
         case Shred():
             _require_reason(command, command.reason)
             if state.hold is not None:
@@ -361,14 +378,11 @@ def _refer(state: CaseState, command: Refer, now: datetime, rules: Rules) -> lis
 def _extend_feedback_deadline(
     state: CaseState, command: ExtendFeedbackDeadline, now: datetime, rules: Rules
 ) -> list[CaseEvent]:
-    _require_reason(command, command.reason)
-    longest = rules.deadlines.max_extension_months
-    if not 1 <= command.months <= longest:
-        raise InvalidCommand(
-            command.kind, command.case_id, f"an extension is 1 to {longest} months"
-        )
+    refusal = extension_refusal(state, command.months, command.reason, rules.deadlines)
+    if refusal is not None:
+        raise InvalidCommand(command.kind, command.case_id, refusal)
     current = feedback_due(state, rules.deadlines)
-    if current is None:
+    if current is None:  # extension_refusal has said so already
         raise InvalidCommand(command.kind, command.case_id, "no feedback deadline is running")
     new_due = extended_feedback_due(current, command.months)
     return [FeedbackDeadlineExtended(command.case_id, new_due, command.reason, now, command.actor)]
@@ -555,6 +569,8 @@ def _outcome_refusal(outcome: Outcome, substantiated: bool, referred: bool) -> s
         return "outcome substantiated needs a substantiated finding"
     if outcome is Outcome.NOT_SUBSTANTIATED and substantiated:
         return "a substantiated finding is recorded: the outcome cannot be not_substantiated"
+    if outcome is Outcome.WITHDRAWN:
+        return "only the reporter withdraws a report"
     if outcome is Outcome.REFERRED and not referred:
         return "outcome referred needs a referral to an external authority"
     return None

@@ -62,6 +62,13 @@ class ReporterMessageAdded(CaseEvent):
 
 
 @dataclass(frozen=True)
+class CaseWithdrawn(CaseEvent):
+    """The reporter withdrew the report; a reporter's day, never finer (DESIGN §4)."""
+
+    withdrawn_on: date
+
+
+@dataclass(frozen=True)
 class ReporterFileAdded(CaseEvent):
     file_id: str
     added_on: date
@@ -155,7 +162,13 @@ class OversightInformed(CaseEvent):
 
 @dataclass(frozen=True)
 class CaseAssessed(CaseEvent):
-    """Triage: an inadmissible case is rejected by this very event."""
+    """Triage: an inadmissible case is rejected by this very event.
+
+    Version 2 adds ``message_id``: a rejection carries a sealed message to the
+    reporter that gives the reason (version 1 records get "": none was written).
+    """
+
+    schema_version: ClassVar[int] = 2
 
     admissible: bool
     severity: Severity
@@ -163,6 +176,7 @@ class CaseAssessed(CaseEvent):
     reason: str
     assessed_at: datetime
     actor: str
+    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -372,6 +386,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReportReceived,
         ReporterMessageAdded,
         ReporterFileAdded,
+        CaseWithdrawn,
         ReporterContactProvided,
         MessageToReporterSent,
         CaseAcknowledged,

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from caseflow.domain.errors import RuleFileError
-from caseflow.domain.vocabulary import EscalationLevel, SanctionLevel, Severity
+from caseflow.domain.vocabulary import ChannelType, EscalationLevel, SanctionLevel, Severity
 
 ROUTING_FILE = "routing.toml"
 DEADLINES_FILE = "deadlines.toml"
@@ -59,6 +59,10 @@ class DeadlineRules:
     recommendation_due_days: int = 90
     retention_years: int = 2
     retention_warning_days: int = 30
+    #: Internal (an agency's own channel) or external (a competent authority):
+    #: the setting ``channel_type``, not a rule file, since it says what the
+    #: deployment is rather than how it works.
+    channel: ChannelType = ChannelType.INTERNAL
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from caseflow.domain.events import (
     CaseReopened,
     CaseShredded,
     CaseUnassigned,
+    CaseWithdrawn,
     ConflictDeclared,
     DeliberationBegun,
     DeskChanged,
@@ -227,7 +228,11 @@ def _activity_day(event: CaseEvent) -> date | None:
     match event:
         case ReportReceived(received_on=day):
             return day
-        case ReporterMessageAdded(added_on=day) | ReporterFileAdded(added_on=day):
+        case (
+            ReporterMessageAdded(added_on=day)
+            | ReporterFileAdded(added_on=day)
+            | CaseWithdrawn(withdrawn_on=day)
+        ):
             return day
         case (
             MessageToReporterSent(sent_at=moment)
@@ -339,6 +344,13 @@ def _apply(state: CaseState, event: CaseEvent) -> CaseState:
                 status=Status.CONCLUDED,
                 outcome=event.outcome,
                 closed_on=local_date(event.concluded_at),
+            )
+        case CaseWithdrawn():
+            return _changed(
+                state,
+                status=Status.WITHDRAWN,
+                outcome=Outcome.WITHDRAWN,
+                closed_on=event.withdrawn_on,
             )
         case CaseReopened():
             return _changed(

@@ -22,6 +22,7 @@ class Status(StrEnum):
     CONCLUDED = "concluded"
     REJECTED = "rejected"
     REOPENED = "reopened"
+    WITHDRAWN = "withdrawn"  # the reporter withdrew the report: closed, retention applies
     SHREDDED = "shredded"
 
 
@@ -52,6 +53,7 @@ class CommandKind(StrEnum):
     PLACE_HOLD = "place_hold"
     RELEASE_HOLD = "release_hold"
     ADD_INTERNAL_NOTE = "add_internal_note"
+    WITHDRAW = "withdraw"
 
 
 OPEN_STATUSES = frozenset(
@@ -66,7 +68,7 @@ OPEN_STATUSES = frozenset(
 )
 """A case in one of these states is being handled and always has a next deadline."""
 
-CLOSED_STATUSES = frozenset({Status.CONCLUDED, Status.REJECTED})
+CLOSED_STATUSES = frozenset({Status.CONCLUDED, Status.REJECTED, Status.WITHDRAWN})
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def _stay(command: CommandKind, statuses: Iterable[Status]) -> list[Transition]:
 S, C = Status, CommandKind
 _WORKING = (S.ACKNOWLEDGED, S.ASSESSED, S.INVESTIGATING, S.DELIBERATING, S.REOPENED)
 _OPEN = (S.RECEIVED, *_WORKING)
+_CLOSED = (S.CONCLUDED, S.REJECTED, S.WITHDRAWN)
 
 TABLE = TransitionTable(
     [
@@ -146,11 +149,15 @@ TABLE = TransitionTable(
         Transition(S.REJECTED, C.REOPEN, S.REOPENED),
         Transition(S.CONCLUDED, C.SHRED, S.SHREDDED),
         Transition(S.REJECTED, C.SHRED, S.SHREDDED),
+        # the reporter withdraws the report: the case closes, and is not reopened
+        # against their wish (a new report is a new case)
+        *(Transition(status, C.WITHDRAW, S.WITHDRAWN) for status in _OPEN),
+        Transition(S.WITHDRAWN, C.SHRED, S.SHREDDED),
         # retention: a legal hold or an archive decision keeps the case from shredding
-        *_stay(C.PLACE_HOLD, (*_OPEN, S.CONCLUDED, S.REJECTED)),
-        *_stay(C.RELEASE_HOLD, (*_OPEN, S.CONCLUDED, S.REJECTED)),
+        *_stay(C.PLACE_HOLD, (*_OPEN, *_CLOSED)),
+        *_stay(C.RELEASE_HOLD, (*_OPEN, *_CLOSED)),
         # staff notes: on the record while the case is readable, never a step
-        *_stay(C.ADD_INTERNAL_NOTE, (*_OPEN, S.CONCLUDED, S.REJECTED)),
+        *_stay(C.ADD_INTERNAL_NOTE, (*_OPEN, *_CLOSED)),
     ]
 )
 """The case's life, ISO 37002: receive → assess → address → conclude."""

@@ -27,6 +27,27 @@ class Outcome(StrEnum):
     NOT_SUBSTANTIATED = "not_substantiated"
     REFERRED = "referred"
     NO_FURTHER_ACTION = "no_further_action"
+    #: Set by the reporter's withdrawal, never chosen by staff.
+    WITHDRAWN = "withdrawn"
+
+
+class ChannelType(StrEnum):
+    """Whether the deployment is an agency's internal channel or a competent
+    authority's external one: the law gives them different deadlines."""
+
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class ExtensionReason(StrEnum):
+    """Why an external channel extends the feedback deadline (art. 11.2.d: "in duly
+    justified cases"). A closed choice, kept as plaintext metadata: it says
+    nothing about the report and lets the supervisor count the reasons."""
+
+    COMPLEX_MATTER = "complex_matter"
+    AWAITING_INFORMATION = "awaiting_information"
+    COORDINATION_WITH_AUTHORITIES = "coordination_with_authorities"
+    MANY_REPORTS = "many_reports"
 
 
 class SanctionLevel(StrEnum):

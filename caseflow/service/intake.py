@@ -20,7 +20,7 @@ from nacl.public import PublicKey
 
 from caseflow.clock import Clock, reporter_day, system_clock
 from caseflow.domain import CaseState, Status
-from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive
+from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive, Withdraw
 from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
@@ -151,13 +151,17 @@ class ReporterView:
     report: dict[str, str]
     contact: str | None
     timeline: tuple[TimelineEntry, ...]
+    #: Why the desk rejected the report, as written to the reporter (None: not rejected).
+    rejection_reason: str | None = None
+    #: Whether the case is still being handled (it can be written to and withdrawn).
+    is_open: bool = True
 
 
 def reporter_status(state: CaseState) -> str:
     """The status a reporter is told, in the words of app.reporter.STATUS_TEXT."""
     if state.status is Status.SHREDDED:
         return "shredded"
-    if state.feedback_given_on is not None and state.status is not Status.CONCLUDED:
+    if state.feedback_given_on is not None and state.is_open:  # a closed case says how it ended
         return "feedback_given"
     return state.status.value
 
@@ -358,9 +362,12 @@ class Intake:
         case_id, key = access.case_id, access.key
         report = json.loads(open_item(key, case_id, REPORT_ITEM, received.body or b""))
         contact: str | None = None
+        rejection_reason: str | None = None
         timeline: list[TimelineEntry] = []
         for event in stored[1:]:
             on = date.fromisoformat(event.recorded_at[:10])
+            if event.type == "CaseReopened":
+                rejection_reason = None
             if event.type == "DeskChanged":  # the reporter is told who handles the case now
                 timeline.append(TimelineEntry("moved", on, text=str(event.meta["to_desk"])))
                 continue
@@ -385,6 +392,9 @@ class Intake:
                         file_checked=bool(described.get("checked", True)),
                     )
                 )
+            elif event.type == "CaseAssessed":
+                text = open_item(key, case_id, message_item(event.meta["message_id"]), event.body)
+                rejection_reason = text.decode()
             elif "message_id" in event.meta:
                 text = open_item(key, case_id, message_item(event.meta["message_id"]), event.body)
                 kind = "reporter_message" if event.actor == REPORTER else "desk_message"
@@ -403,7 +413,16 @@ class Intake:
             report=report,
             contact=contact,
             timeline=tuple(timeline),
+            rejection_reason=rejection_reason,
+            is_open=state.is_open,
         )
+
+    def withdraw(self, access: CaseAccess) -> None:
+        """The reporter withdraws the report: the case closes as withdrawn.
+
+        :raises CommandRefused: the case is already closed.
+        """
+        self.cases.execute(access.case_id, [Step(Withdraw(access.case_id, REPORTER), {})])
 
     def add_message(self, access: CaseAccess, text: str) -> None:
         """A follow-up message from the reporter."""

@@ -61,7 +61,8 @@ from caseflow.domain.commands import (
 )
 from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
-from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
+from caseflow.domain.rules import DeadlineRules
+from caseflow.domain.vocabulary import ChannelType, Outcome, RetaliationRisk, Severity
 from caseflow.service.cases import REPORTER, CaseService, Step, state_of
 from caseflow.service.inbox import (
     INBOX_PAGE_SIZE as INBOX_PAGE_SIZE,  # re-exported: the inbox lived here
@@ -235,10 +236,19 @@ class StaffCaseView:
         return tuple(item for item in self.timeline if item.type == "InternalNoteAdded")
 
 
-def allowed_kinds(staff: StaffLike, state: CaseState) -> frozenset[CommandKind]:
+def allowed_kinds(
+    staff: StaffLike, state: CaseState, deadlines: DeadlineRules | None = None
+) -> frozenset[CommandKind]:
     """The actions offered to ``staff`` on the case now: what the transition table
-    allows in its state, among the staff actions, the committee's only to them."""
+    allows in its state, among the staff actions, the committee's only to them.
+
+    ``deadlines`` (the deployment's, default: an internal channel) decide whether
+    the feedback deadline can be extended at all.
+    """
     kinds = TABLE.commands_in(state.status) & STAFF_KINDS
+    if (deadlines or DeadlineRules()).channel is not ChannelType.EXTERNAL:
+        # An internal channel never extends the feedback deadline (Act 2021:890).
+        kinds -= {CommandKind.EXTEND_FEEDBACK_DEADLINE}
     committee = staff.role == COMMITTEE_ROLE and COMMITTEE_DESK in _case_desks_of(staff, state)
     if not committee:
         kinds -= COMMITTEE_KINDS
@@ -457,7 +467,9 @@ class Workspace:
             timeline=tuple(timeline),
             files=tuple(files),
             deadlines=deadlines,
-            allowed=allowed_kinds(staff, state) if key is not None else frozenset(),
+            allowed=allowed_kinds(staff, state, self.cases.rules.deadlines)
+            if key is not None
+            else frozenset(),
             desk_members=self.members_of(state.desk, exclude=state.recused),
             names=names,
         )
@@ -503,7 +515,9 @@ class Workspace:
         desks = check_access(staff, state)
         if state.version != seen_version:
             raise CaseChanged(seen_version, state.version)
-        if action.kind not in STAFF_KINDS or action.kind not in allowed_kinds(staff, state):
+        if action.kind not in STAFF_KINDS or action.kind not in allowed_kinds(
+            staff, state, self.cases.rules.deadlines
+        ):
             raise ActionNotOffered(
                 action.kind, case_id, f"not offered while the case is {state.status}"
             )
@@ -562,14 +576,26 @@ class Workspace:
                     case_id, actor, actor, str(v["reason"]), members, other_desks=others
                 )
             case CommandKind.ASSESS:
+                admissible = bool(v["admissible"])
+                bodies: dict[str, bytes] = {}
+                message_id = ""
+                if not admissible and action.text.strip():
+                    # The reason owed to the reporter: sealed under the case
+                    # key like every other message to them.
+                    message_id = secrets.token_hex(12)
+                    bodies["CaseAssessed"] = seal_item(
+                        key, case_id, message_item(message_id), action.text.encode()
+                    )
                 command = Assess(
                     case_id,
                     actor,
-                    bool(v["admissible"]),
+                    admissible,
                     Severity(v["severity"]),
                     RetaliationRisk(v["retaliation_risk"]),
                     str(v["reason"]),
+                    message_id,
                 )
+                return command, bodies
             case CommandKind.OPEN_INVESTIGATION:
                 command = OpenInvestigation(case_id, actor)
             case CommandKind.RECORD_FINDING:

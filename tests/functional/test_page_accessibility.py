@@ -203,6 +203,9 @@ def _pages(life: Life, language: str) -> dict[str, str]:
     pages["/status"] = _get(fresh, "/status")
     pages["/status with a wrong code"] = _post_form(fresh, "/status", receipt="AAAA-BBBB")
     pages["/status of the case"] = open_status(life.reporter, life.receipt)[1]
+    pages["/status/withdraw"] = _get(life.reporter, "/status/withdraw")
+    pages["/status/withdraw with errors"] = _post_form(life.reporter, "/status/withdraw")
+    pages["/privacy"] = _get(fresh, "/privacy")
     pages["/staff/login"] = _get(fresh, "/staff/login")
     pages["/staff/login with errors"] = _post_form(fresh, "/staff/login", username="x")
     for path in (

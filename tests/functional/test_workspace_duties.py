@@ -20,6 +20,7 @@ BY_REPORTER = {
     CommandKind.RECEIVE: "/report",
     CommandKind.ADD_REPORTER_MESSAGE: "/status/message",
     CommandKind.ADD_REPORTER_FILE: "/status/files",
+    CommandKind.WITHDRAW: "/status/withdraw",
 }
 BY_TICK = {CommandKind.SHRED}  # retention, run by `visselpipa tick`
 #: Given when a member is removed from a desk (admin page, `remove-desk-member`).

@@ -17,6 +17,7 @@ from caseflow.domain.errors import EventDecodeError, NaiveTimestamp
 from caseflow.domain.events import (
     EVENT_TYPES,
     CaseAcknowledged,
+    CaseAssessed,
     Event,
     ReporterFileAdded,
     ReportReceived,
@@ -129,3 +130,20 @@ def test_events_carry_no_report_content() -> None:
     suspicious = {"body", "text", "content", "description", "details", "name", "subject_name"}
     for cls in EVENT_TYPES.values():
         assert not {f.name for f in dataclasses.fields(cls)} & suspicious, cls.__name__
+
+
+def test_a_rejection_recorded_before_issue_13_reads_with_no_message_to_the_reporter() -> None:
+    old = {
+        "schema_version": 1,
+        "case_id": "c",
+        "admissible": False,
+        "severity": "low",
+        "retaliation_risk": "low",
+        "reason": "not a state agency",
+        "assessed_at": "2026-03-02T10:00:00+01:00",
+        "actor": "ana",
+    }
+    event = from_record("CaseAssessed", old)
+    assert isinstance(event, CaseAssessed)
+    assert event.message_id == ""
+    assert not event.admissible

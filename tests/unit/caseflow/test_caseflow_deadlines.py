@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from caseflow_helpers import RULES, received, run, stockholm
 
-from caseflow.domain.commands import Acknowledge, ExtendFeedbackDeadline, GiveFeedback
+from caseflow.domain.commands import Acknowledge, GiveFeedback
 from caseflow.domain.dates import add_months, add_years, end_of_day, is_past
-from caseflow.domain.decider import decide
-from caseflow.domain.errors import InvalidCommand, NaiveTimestamp
+from caseflow.domain.errors import NaiveTimestamp
 from caseflow.domain.policies.deadlines import (
     Deadline,
     acknowledgement_due,
@@ -120,17 +119,6 @@ def test_feedback_given_ends_the_feedback_deadline() -> None:
     assert next_deadline(case, RULES.deadlines) == Deadline(
         date(2026, 1, 20), DeadlineKind.INACTIVITY
     )
-
-
-def test_the_feedback_deadline_is_extended_only_with_a_reason() -> None:
-    case = received(date(2027, 11, 23))  # feedback due 2028-02-29
-    now = stockholm("2028-01-10 10:00")
-    with pytest.raises(InvalidCommand, match="extend_feedback_deadline.*a reason must be recorded"):
-        decide(case, ExtendFeedbackDeadline("case-1", "ana", "  ", 1), now, RULES)
-    with pytest.raises(InvalidCommand, match="1 to 3 months"):
-        decide(case, ExtendFeedbackDeadline("case-1", "ana", "complex", 4), now, RULES)
-    extended = run(case, [ExtendFeedbackDeadline("case-1", "ana", "complex case", 1)], now)
-    assert feedback_due(extended, RULES.deadlines) == date(2028, 3, 29)
 
 
 def test_inactivity_counts_from_the_last_activity_of_staff_or_reporter() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from caseflow.domain.commands import (
     Reopen,
     RequestInformation,
     Shred,
+    Withdraw,
 )
 from caseflow.domain.decider import decide
 from caseflow.domain.errors import (
@@ -31,7 +33,7 @@ from caseflow.domain.errors import (
     NaiveTimestamp,
     TransitionNotAllowed,
 )
-from caseflow.domain.events import CaseEvent, ReporterMessageAdded
+from caseflow.domain.events import CaseAssessed, CaseEvent, ReporterMessageAdded
 from caseflow.domain.policies.deadlines import feedback_due
 from caseflow.domain.state import replay
 from caseflow.domain.transitions import TABLE, CommandKind, Status
@@ -91,7 +93,7 @@ def test_a_shredded_case_accepts_no_command() -> None:
         received(date(2026, 4, 1)),
         [
             Acknowledge(C, "ana", "m"),
-            Assess(C, "ana", False, Severity.LOW, RetaliationRisk.LOW, "not a state agency"),
+            Assess(C, "ana", False, Severity.LOW, RetaliationRisk.LOW, "not a state agency", "m2"),
             Shred(C, "ana", "out of scope, nothing to keep"),
         ],
         NOW,
@@ -168,3 +170,54 @@ def test_replaying_the_events_rebuilds_the_case() -> None:
     assert replay(events, start) == case
     assert case.version == start.version + len(events)
     assert (case.assignee, case.grants) == ("bo", frozenset({"bo"}))
+
+
+def test_a_rejection_carries_a_reason_written_to_the_reporter() -> None:
+    case = run(received(date(2026, 4, 1)), [Acknowledge(C, "ana", "m")], NOW)
+    without = Assess(C, "ana", False, Severity.LOW, RetaliationRisk.LOW, "not a state agency")
+    with pytest.raises(InvalidCommand, match="a reason written to the reporter"):
+        decide(case, without, NOW, RULES)
+    [event] = decide(case, replace(without, message_id="m2"), NOW, RULES)
+    assert isinstance(event, CaseAssessed) and event.message_id == "m2"
+    # An admissible report needs no such message, and carries none.
+    [admitted] = decide(case, replace(without, admissible=True, message_id="m3"), NOW, RULES)
+    assert isinstance(admitted, CaseAssessed) and admitted.message_id == ""
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [],
+        [Acknowledge(C, "ana", "m")],
+        [
+            Acknowledge(C, "ana", "m"),
+            Assess(C, "ana", True, Severity.LOW, RetaliationRisk.LOW, "in scope"),
+            OpenInvestigation(C, "ana"),
+        ],
+    ],
+)
+def test_the_reporter_withdraws_from_any_open_state_and_the_case_closes(steps) -> None:
+    case = run(received(date(2026, 4, 1)), steps, NOW)
+    withdrawn = run(case, [Withdraw(C, "reporter")], NOW)
+    assert withdrawn.status is Status.WITHDRAWN and withdrawn.is_closed
+    assert withdrawn.outcome is Outcome.WITHDRAWN
+    assert withdrawn.closed_on == date(2026, 4, 2)
+    # Closed: not withdrawn twice, not reopened, but shredded when retention ends.
+    with pytest.raises(TransitionNotAllowed):
+        decide(withdrawn, Withdraw(C, "reporter"), NOW, RULES)
+    with pytest.raises(TransitionNotAllowed):
+        decide(withdrawn, Reopen(C, "ana", "the reporter changed their mind"), NOW, RULES)
+    assert TABLE.targets(Status.WITHDRAWN, CommandKind.SHRED) == {Status.SHREDDED}
+
+
+def test_staff_never_conclude_with_the_outcome_withdrawn() -> None:
+    case = run(
+        received(date(2026, 4, 1)),
+        [
+            Acknowledge(C, "ana", "m"),
+            Assess(C, "ana", True, Severity.LOW, RetaliationRisk.LOW, "in scope"),
+        ],
+        NOW,
+    )
+    with pytest.raises(InvalidCommand, match="only the reporter withdraws"):
+        decide(case, Conclude(C, "ana", Outcome.WITHDRAWN, "quiet"), NOW, RULES)

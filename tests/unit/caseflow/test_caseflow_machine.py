@@ -169,7 +169,7 @@ class CaseMachine(RuleBasedStateMachine):
     def assess(
         self, actor: str, admissible: bool, severity: Severity, risk: RetaliationRisk, reason: str
     ) -> None:
-        self.run(Assess(CASE, actor, admissible, severity, risk, reason))
+        self.run(Assess(CASE, actor, admissible, severity, risk, reason, self.fresh("message")))
 
     @rule(actor=staff)
     def request_information(self, actor: str) -> None:

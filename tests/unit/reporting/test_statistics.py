@@ -76,7 +76,7 @@ def run(cases: CaseService, case_id: str, now: str, *commands: Any) -> None:
 
 
 def assessed(case_id: str, admissible: bool = True) -> Assess:
-    return Assess(case_id, "ana", admissible, Severity.LOW, RetaliationRisk.LOW, "triage")
+    return Assess(case_id, "ana", admissible, Severity.LOW, RetaliationRisk.LOW, "triage", "why")
 
 
 def _march_and_april(engine: Engine) -> CaseService:

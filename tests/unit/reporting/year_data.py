@@ -72,7 +72,7 @@ def generate_year(engine: Engine, settings: Settings, year: int, seed: int) -> i
                     closing = rng.choice(_CLOSINGS)
                     steps.append((moment, Assess(
                         case_id, "ana", closing is not None, Severity.LOW, RetaliationRisk.LOW,
-                        "triage",
+                        "triage", f"why-{case_id}",
                     )))  # fmt: skip
                     if closing is not None:
                         steps.append((moment, Conclude(case_id, "ana", closing, "done")))

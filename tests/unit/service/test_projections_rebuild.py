@@ -115,6 +115,7 @@ def _next_command(
             rng.choice(list(Severity)),
             rng.choice(list(RetaliationRisk)),
             "assessed",
+            f"why-{step}",
         ),
         OpenInvestigation(case_id, actor),
         RecordFinding(

@@ -193,6 +193,7 @@ def test_committee_actions_are_for_committee_members_on_the_ethics_desk(world):
     state = cases.load(case_id)
     assert state.status is Status.DELIBERATING
     assert allowed_kinds(eva, state) >= COMMITTEE_KINDS
+    assert CommandKind.EXTEND_FEEDBACK_DEADLINE not in allowed_kinds(eva, state)  # internal
     assert not COMMITTEE_KINDS & allowed_kinds(ivar, state)
     with pytest.raises(ActionNotOffered):
         workspace.act(
