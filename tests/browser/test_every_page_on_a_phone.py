@@ -342,7 +342,11 @@ def test_every_page_fits_the_screen_and_passes_axe(
     # The reporter: the front page, the external channels, the form, its errors,
     # the receipt and the proof, then the case with messages on /status.
     reporter = fresh()
-    for path, endpoint in (("/", "reporter.index"), ("/external", "reporter.external")):
+    for path, endpoint in (
+        ("/", "reporter.index"),
+        ("/external", "reporter.external"),
+        ("/privacy", "privacy.notice"),
+    ):
         reporter.goto(path)
         sweep.check(reporter, endpoint)
     reporter.goto("/report")
@@ -369,6 +373,9 @@ def test_every_page_fits_the_screen_and_passes_axe(
     sweep.check(status, "reporter.status", "the reporter's case with messages")
     status.goto("/status/proof")
     sweep.check(status, "proof.status_page")
+    # The confirmation before withdrawing (not confirmed: the case stays open).
+    status.goto("/status/withdraw")
+    sweep.check(status, "reporter.status_withdraw", "the confirmation of a withdrawal")
 
     # A desk lead's first sign-in, then every page of the workspace.
     username = f"lead{language}{width}"
