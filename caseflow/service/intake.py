@@ -33,13 +33,14 @@ from caseflow.store.records import (
     reporter_index_table,
 )
 from config.settings import Settings
-from crypto import CryptoError, InvalidReceipt
+from crypto import InvalidReceipt
 from crypto.kdf import KdfCost, ReporterKeys, derive_reporter_keys
 from crypto.receipt import Receipt
-from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
+from crypto.sealing import CaseKey, open_item, seal_grant, seal_item
 from crypto.signing import Signer
 from identity import key_log
-from identity.reporter_sessions import CaseAccess
+from identity.case_epochs import item_epoch
+from identity.reporter_sessions import CaseAccess, open_access
 
 REPORT_ITEM = "report"
 CONTACT_ITEM = "contact"
@@ -267,7 +268,9 @@ class Intake:
         return key_log.current_desk_keys(conn, desks, self.log_key)
 
     @staticmethod
-    def _file_steps(case_id: str, key: CaseKey, files: Sequence[DescribedFile]) -> list[Step]:
+    def _file_steps(
+        case_id: str, key: CaseKey, files: Sequence[DescribedFile], epoch: int | None = None
+    ) -> list[Step]:
         return [
             Step(
                 AddReporterFile(case_id=case_id, actor=REPORTER, file_id=f.sealed.file_id),
@@ -279,6 +282,7 @@ class Intake:
                         json.dumps(f.description(), ensure_ascii=False).encode(),
                     )
                 },
+                epoch=epoch,
             )
             for f in files
         ]
@@ -314,11 +318,7 @@ class Intake:
                     reporter_index_table.c.lookup_tag,
                     reporter_index_table.c.kdf,
                     reporter_index_table.c.case_id,
-                    grants_table.c.sealed_key,
-                )
-                .join(grants_table, grants_table.c.case_id == reporter_index_table.c.case_id)
-                .where(reporter_index_table.c.lookup_tag.in_(list(candidates)))
-                .where(grants_table.c.recipient == REPORTER)
+                ).where(reporter_index_table.c.lookup_tag.in_(list(candidates)))
             ).all()
         found = None
         for row in rows:
@@ -329,11 +329,10 @@ class Intake:
         if found is None or receipt is None:
             return None
         row, keys = found
-        try:
-            key = open_grant(row.sealed_key, row.case_id, keys.private_key)
-        except CryptoError:
-            return None
-        return CaseAccess(row.case_id, key)
+        # Every epoch's reporter grant (identity.case_epochs): a shredded
+        # case has none, and opens nothing.
+        with self.engine.connect() as conn:
+            return open_access(conn, row.case_id, keys.private_key)
 
     def view(self, access: CaseAccess) -> ReporterView:
         """Decrypt the case for its reporter: their report, messages, status."""
@@ -342,8 +341,10 @@ class Intake:
         if state.received_on is None:
             raise LookupError("the case has no report")
         received = stored[0]
-        case_id, key = access.case_id, access.key
-        report = json.loads(open_item(key, case_id, REPORT_ITEM, received.body or b""))
+        case_id, keys = access.case_id, access.keys
+        report = json.loads(
+            open_item(keys.for_epoch(1), case_id, REPORT_ITEM, received.body or b"")
+        )
         contact: str | None = None
         timeline: list[TimelineEntry] = []
         for event in stored[1:]:
@@ -356,6 +357,7 @@ class Intake:
                 continue
             if event.body is None or event.type in STAFF_ONLY_EVENTS:
                 continue
+            key = keys.for_epoch(item_epoch(event.meta))
             if event.type == "ReporterContactProvided":
                 contact = open_item(key, case_id, CONTACT_ITEM, event.body).decode()
             elif event.type == "ReporterFileAdded":
@@ -397,13 +399,16 @@ class Intake:
         message_id = secrets.token_hex(12)
         sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
         command = AddReporterMessage(access.case_id, REPORTER, message_id)
-        self.cases.execute(access.case_id, [Step(command, {"ReporterMessageAdded": sealed})])
+        step = Step(command, {"ReporterMessageAdded": sealed}, epoch=access.keys.current_epoch)
+        self.cases.execute(access.case_id, [step])
 
     def add_files(self, access: CaseAccess, files: Sequence[DescribedFile]) -> None:
         def record(conn: sa.Connection, state: CaseState, recorded: list[RecordedEvent]) -> None:
             _record_files(conn, access.case_id, files)
 
-        steps = self._file_steps(access.case_id, access.key, files)
+        # The files were sealed under access.key too (app.reporter): the
+        # epoch check in the append covers them with their descriptions.
+        steps = self._file_steps(access.case_id, access.key, files, access.keys.current_epoch)
         self.cases.execute(access.case_id, steps, after_append=record)
 
 
