@@ -33,8 +33,8 @@ from caseflow.service.intake import Intake, Report, message_item  # noqa: E402
 from caseflow.store import create_engine, migrate  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from crypto.sealing import seal_item  # noqa: E402
-from identity import accounts  # noqa: E402
 from crypto.signing import Signer  # noqa: E402
+from identity import accounts  # noqa: E402
 from identity.bootstrap import bootstrap  # noqa: E402
 from identity.key_log import OPERATOR  # noqa: E402
 
@@ -93,9 +93,7 @@ def main() -> None:
             access.case_id,
             [
                 Step(
-                    Acknowledge(
-                        case_id=access.case_id, actor=member.id, message_id=message_id
-                    ),
+                    Acknowledge(case_id=access.case_id, actor=member.id, message_id=message_id),
                     {"CaseAcknowledged": sealed},
                 )
             ],

@@ -205,9 +205,7 @@ def test_what_is_added_after_a_removal_opens_with_no_key_the_leaver_held(deploym
     assert download.status_code == 200 and download.get_data() == FILE_AFTER
     export = lina_client.get(f"/staff/cases/{case_id}/export.pdf")
     assert export.status_code == 200 and export.data.startswith(b"%PDF")
-    assert NEW_REPORT in text_of(
-        lina_client.get(f"/staff/cases/{new_case}").get_data(as_text=True)
-    )
+    assert NEW_REPORT in text_of(lina_client.get(f"/staff/cases/{new_case}").get_data(as_text=True))
     # Bo opens nothing any more.
     assert bo_client.get(f"/staff/cases/{case_id}").status_code in (302, 303, 403, 404)
 

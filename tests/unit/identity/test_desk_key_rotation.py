@@ -29,9 +29,9 @@ DESK = "anticorruption"
 def desk_grants(engine: sa.Engine) -> dict[tuple[str, int], bytes]:
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(grants_table.c.case_id, grants_table.c.epoch, grants_table.c.sealed_key).where(
-                grants_table.c.recipient == f"desk:{DESK}"
-            )
+            sa.select(
+                grants_table.c.case_id, grants_table.c.epoch, grants_table.c.sealed_key
+            ).where(grants_table.c.recipient == f"desk:{DESK}")
         )
         return {(case_id, epoch): bytes(sealed) for case_id, epoch, sealed in rows}
 

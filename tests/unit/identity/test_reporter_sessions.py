@@ -6,12 +6,10 @@ import base64
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-
-from caseflow.clock import STOCKHOLM
-from caseflow.store.records import reporter_sessions_table
 from nacl.public import PrivateKey
 
-from caseflow.store.records import grants_table
+from caseflow.clock import STOCKHOLM
+from caseflow.store.records import grants_table, reporter_sessions_table
 from crypto.sealing import CaseKey, CaseKeys, seal_grant
 from identity.reporter_sessions import CaseAccess, ReporterSessions
 
