@@ -339,3 +339,32 @@ def test_a_database_made_by_the_code_of_0012_upgrades_to_epochs(database_url, tm
             app.extensions["visselpipa.engine"].dispose()
     finally:
         engine.dispose()
+
+
+def test_a_removal_on_a_desk_whose_key_was_swapped_is_refused_and_changes_nothing(deployment):
+    """A desk key swapped in the table: the removal seals nothing to it, nor to anyone."""
+    status, page = submit_report(deployment.client(), category="bribery", what=REPORT)
+    (case_id,) = _case_ids(deployment)
+    _bo_client, bo = signed_in(deployment, "bo")
+    intruder = PrivateKey.generate()
+    with deployment.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE desks SET public_key = :k WHERE id = :d"),
+            {"k": bytes(intruder.public_key), "d": DESK},
+        )
+    grants_before = _all_grants(deployment)
+    admin, _ = signed_in(deployment, "admin", "administrator", ())
+    token = hidden_fields(admin.get("/staff/admin").get_data(as_text=True))["csrf_token"]
+    refused = admin.post(
+        f"/staff/admin/desks/{DESK}/remove", data={"csrf_token": token, "staff_id": bo.id}
+    )
+    assert refused.status_code == 409
+    assert "stämmer inte med den signerade loggen" in text_of(refused.get_data(as_text=True))
+    assert _all_grants(deployment) == grants_before  # no epoch, nothing sealed to the intruder
+    with deployment.engine.connect() as conn:
+        assert accounts.open_desk_key(conn, DESK, bo.id, bo.private_key) is not None
+    assert _case_keys_opened_by(deployment, [intruder]) == []
+    refused_cli = _cli(deployment, "remove-desk-member", DESK, bo.username)
+    assert refused_cli.exit_code != 0 and "nothing was changed" in refused_cli.output
+    assert _all_grants(deployment) == grants_before
+    assert case_id
