@@ -320,18 +320,17 @@ class Intake:
                     reporter_index_table.c.case_id,
                 ).where(reporter_index_table.c.lookup_tag.in_(list(candidates)))
             ).all()
-        found = None
-        for row in rows:
-            kdf, keys = candidates[bytes(row.lookup_tag)]
-            # A tag is only this receipt's if it was derived with the row's own cost.
-            if row.kdf == kdf:
-                found = (row, keys)
-        if found is None or receipt is None:
-            return None
-        row, keys = found
-        # Every epoch's reporter grant (identity.case_epochs): a shredded
-        # case has none, and opens nothing.
-        with self.engine.connect() as conn:
+            found = None
+            for row in rows:
+                kdf, keys = candidates[bytes(row.lookup_tag)]
+                # A tag is only this receipt's if it was derived with the row's own cost.
+                if row.kdf == kdf:
+                    found = (row, keys)
+            if found is None or receipt is None:
+                return None
+            row, keys = found
+            # Every epoch's reporter grant (identity.case_epochs), in the same
+            # connection: a shredded case has none, and opens nothing.
             return open_access(conn, row.case_id, keys.private_key)
 
     def view(self, access: CaseAccess) -> ReporterView:
