@@ -23,7 +23,7 @@ from caseflow.domain import CaseState, Status
 from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive
 from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
-from caseflow.service.cases import REPORTER, CaseService, Step, state_of
+from caseflow.service.cases import REPORTER, CaseService, KeyEpochChanged, Step, state_of
 from caseflow.service.uploads import DescribedFile, SealedUpload, file_meta_item_id
 from caseflow.store import RecordedEvent
 from caseflow.store.records import (
@@ -395,11 +395,23 @@ class Intake:
 
     def add_message(self, access: CaseAccess, text: str) -> None:
         """A follow-up message from the reporter."""
-        message_id = secrets.token_hex(12)
-        sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
-        command = AddReporterMessage(access.case_id, REPORTER, message_id)
-        step = Step(command, {"ReporterMessageAdded": sealed}, epoch=access.keys.current_epoch)
-        self.cases.execute(access.case_id, [step])
+        for attempt in (1, 2):
+            message_id = secrets.token_hex(12)
+            sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
+            command = AddReporterMessage(access.case_id, REPORTER, message_id)
+            step = Step(command, {"ReporterMessageAdded": sealed}, epoch=access.keys.current_epoch)
+            try:
+                self.cases.execute(access.case_id, [step])
+                return
+            except KeyEpochChanged:
+                # A desk member left between opening the keys and storing:
+                # nothing was stored. Open the new epoch with the reporter's
+                # key and seal again (checked again in the append).
+                with self.engine.connect() as conn:
+                    fresh = open_access(conn, access.case_id, access.private_key)
+                if attempt == 2 or fresh is None:
+                    raise
+                access = fresh
 
     def add_files(self, access: CaseAccess, files: Sequence[DescribedFile]) -> None:
         def record(conn: sa.Connection, state: CaseState, recorded: list[RecordedEvent]) -> None:

@@ -63,7 +63,7 @@ from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
 from caseflow.domain.transitions import OPEN_STATUSES
 from caseflow.domain.vocabulary import Outcome, RetaliationRisk, Severity
-from caseflow.service.cases import REPORTER, CaseService, Step, state_of
+from caseflow.service.cases import REPORTER, CaseService, KeyEpochChanged, Step, state_of
 from caseflow.service.intake import CONTACT_ITEM, REPORT_ITEM, message_item, note_item
 from caseflow.service.projections import earlier_findings
 from caseflow.service.uploads import file_item_id, file_meta_item_id
@@ -624,7 +624,12 @@ class Workspace:
         # The epoch is checked in the append's transaction for the bodies,
         # and for a referral too: it hands over every epoch's key it opened.
         step = Step(command, bodies, epoch=keys.current_epoch)
-        return self.cases.execute(case_id, [step], now=now, after_append=unchanged)
+        try:
+            return self.cases.execute(case_id, [step], now=now, after_append=unchanged)
+        except KeyEpochChanged:
+            # A member left a desk of the case meanwhile: nothing was stored,
+            # and the member submits again (with the new epoch's key).
+            raise CaseChanged(seen_version, state.version) from None
 
     def _command(
         self, staff: StaffLike, state: CaseState, key: CaseKey, action: Action

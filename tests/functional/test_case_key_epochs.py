@@ -20,12 +20,13 @@ from click.testing import CliRunner
 from nacl.public import PrivateKey
 
 from app.cli import main
-from caseflow.service.cases import KeyEpochChanged
+from caseflow.domain.commands import AddReporterMessage
+from caseflow.service.cases import KeyEpochChanged, Step
 from caseflow.store import EventStore, create_engine, events_table, migrate
 from caseflow.store.records import files_table, grants_table
 from crypto import DecryptionFailed
 from crypto.files import decrypt_stream
-from crypto.sealing import CaseKey, open_grant, open_item
+from crypto.sealing import CaseKey, open_grant, open_item, seal_item
 from crypto.signing import Signer
 from identity import accounts
 from identity.key_log import check_desk_tables
@@ -230,7 +231,8 @@ def test_what_is_added_after_a_removal_opens_with_no_key_the_leaver_held(deploym
 
 
 def test_a_message_sealed_before_a_removal_is_refused_after_it(deployment):
-    """The race: keys read, then a member removed, then the append: nothing stored."""
+    """The race: keys read, then a member removed, then the append: nothing stored
+    under the old key; the reporter's message is sealed again under the new one."""
     reporter = deployment.client()
     status, page = submit_report(reporter, category="bribery", what=REPORT)
     receipt = receipt_from(page)
@@ -241,14 +243,23 @@ def test_a_message_sealed_before_a_removal_is_refused_after_it(deployment):
     stale = intake.open_case(receipt)
     assert stale is not None and stale.keys.current_epoch == 1
     assert _cli(deployment, "remove-desk-member", DESK, bo.username).exit_code == 0
+    cases = deployment.app.extensions["visselpipa.cases"]
     before = len(EventStore(deployment.engine).read_stream(case_id))
+    # Sealed under epoch 1, appended after epoch 2 began: refused, nothing stored.
+    sealed = seal_item(stale.key, case_id, "message:aa", b"Med den gamla nyckeln.")
+    command = AddReporterMessage(case_id, "reporter", "aa")
     with pytest.raises(KeyEpochChanged):
-        intake.add_message(stale, "Skickat med en gammal nyckel.")
+        cases.execute(case_id, [Step(command, {"ReporterMessageAdded": sealed}, epoch=1)])
     assert len(EventStore(deployment.engine).read_stream(case_id)) == before
+    # The reporter's own path seals again under the new epoch's key.
+    intake.add_message(stale, "Skickat efter borttagningen.")
+    last = EventStore(deployment.engine).read_stream(case_id)[-1]
+    assert last.type == "ReporterMessageAdded" and last.meta["epoch"] == 2
+    with pytest.raises(DecryptionFailed):
+        open_item(stale.key, case_id, _item_id(last), last.body)
     fresh = intake.open_case(receipt)
     assert fresh is not None and fresh.keys.epochs() == (1, 2)
-    intake.add_message(fresh, "Skickat med den nya nyckeln.")
-    assert EventStore(deployment.engine).read_stream(case_id)[-1].meta["epoch"] == 2
+    assert open_item(fresh.keys.for_epoch(2), case_id, _item_id(last), last.body)
 
 
 def test_a_key_suspected_lost_is_rotated_with_one_command(deployment):
