@@ -46,7 +46,7 @@ from app.staff_access import desk_private_key, require_staff
 from app.words import ROLE_TEXT
 from caseflow.service.handover import hand_over
 from crypto.signing import Signer
-from identity import accounts
+from identity import accounts, desk_keys
 from identity.key_log import DeskKeyMismatch
 from identity.names import NAME_MAX, NAMES_MAX, NamesRefused, clean_names
 from identity.roles import ADMIN_ROLES, DESK_ROLES, ROLES
@@ -280,16 +280,32 @@ def remove_member(desk_id: str) -> tuple[str, int] | Response:
         flash(_("Choose a member to remove."), "error")
         return _render_admin(400)
     staff_id = form.staff_id.data or ""
-    with services.engine().begin() as conn:
-        removed = accounts.remove_desk_member(conn, desk_id, staff_id, _signer(), g.staff.id)
-    if not removed:
+    try:
+        with services.engine().begin() as conn:
+            # The removal rotates the desk key and gives every case of the
+            # desk a new case key in the same transaction (identity.desk_keys):
+            # it takes effect now, although the administrator holds no desk key.
+            removed = desk_keys.remove_desk_member(conn, desk_id, staff_id, _signer(), g.staff.id)
+    except (desk_keys.RotationRefused, DeskKeyMismatch):
+        # Closed: a desk whose tables disagree with the signed log is not
+        # rotated to anyone; nothing was changed and the operator is told.
+        flash(
+            _(
+                "The member was not removed: the desk's keys do not match the signed log. "
+                "Run `visselpipa verify` and see docs/operations.md."
+            ),
+            "error",
+        )
+        return _render_admin(409)
+    if removed is None:
         flash(_("That account is not a member of the desk."), "error")
         return _render_admin(404)
     handed = hand_over(current_app.extensions["visselpipa.cases"], desk_id, staff_id, g.staff.id)
     flash(
         _(
-            "The member was removed from %(desk)s. They can no longer open the desk key; "
-            "what they could read before was not re-encrypted.",
+            "The member was removed from %(desk)s. The desk has a new key and each of its "
+            "cases a new case key: nothing added from now on opens with any key they held. "
+            "What they could read before the removal stays readable with the keys they had.",
             desk=_desk_labels().get(desk_id, desk_id),
         ),
         "ok",

@@ -8,13 +8,16 @@ the offline organisation recovery key file written by ``visselpipa init``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
 from nacl.public import PrivateKey
 
 from config.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from identity.desk_keys import Rotation
 
 
 def _settings() -> Settings:
@@ -216,20 +219,21 @@ def add_desk_member(desk: str, username: str, recovery_key_file: Path) -> None:
     "--recovery-key",
     "recovery_key_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Rotate the desk key now (the organisation recovery key opens it).",
+    help="Also seal the desk's older grants to the new key now (else the next member does).",
 )
 def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None) -> None:
-    """Delete USERNAME's copy of the key of DESK and rotate the desk key.
+    """Delete USERNAME's copies of the key of DESK, rotate it and start new case-key epochs.
 
-    With --recovery-key the key is rotated at once: every grant of the desk is
-    sealed again to a new key, so a copy of the old key is worthless. Without
-    it, the next desk member to open the key rotates it.
+    At once, in one transaction: the desk gets a new key, and every case of
+    the desk a new case key, sealed to the new desk key, the reporter and the
+    case's other desks. Nothing added from then on opens with a key USERNAME
+    held. With --recovery-key the desk's older grants are also sealed to the
+    new key now (otherwise the next member to open the desk key does that).
     """
     from caseflow.service.cases import CaseService
     from caseflow.service.handover import hand_over
     from crypto.signing import Signer
-    from identity import accounts
-    from identity.desk_keys import RotationRefused, rotate_desk_key
+    from identity import desk_keys
     from identity.key_log import OPERATOR, DeskKeyMismatch
 
     recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
@@ -239,30 +243,79 @@ def remove_desk_member(desk: str, username: str, recovery_key_file: Path | None)
     try:
         with engine.begin() as conn:
             member = _member(conn, username)
-            if not accounts.remove_desk_member(conn, desk, member.id, signer, OPERATOR):
+            try:
+                rotation = desk_keys.remove_desk_member(conn, desk, member.id, signer, OPERATOR)
+            except (desk_keys.RotationRefused, DeskKeyMismatch) as e:
+                raise click.ClickException(f"refused, nothing was changed: {e}") from None
+            if rotation is None:
                 raise click.ClickException(f"{username} is not a member of {desk}")
-            rotation = None
-            if recovery is not None:
-                current = accounts.open_desk_key_for_recovery(conn, desk, recovery)
-                if current is None:
-                    raise click.ClickException(f"no desk named {desk!r}")
-                try:
-                    rotation = rotate_desk_key(conn, desk, current, signer, OPERATOR)
-                except (RotationRefused, DeskKeyMismatch) as e:
-                    raise click.ClickException(f"refused, nothing was changed: {e}") from None
+            resealed = _clean_up_with_recovery(conn, desk, recovery)
         handed = hand_over(CaseService(engine, settings.rules), desk, member.id, "operator")
     finally:
         engine.dispose()
     click.echo(f"{username} is no longer a member of {desk}")
     if handed:
         click.echo(f"{len(handed)} open cases they handled now wait for the desk lead to assign")
-    if rotation is None:
-        click.echo("the desk key will be rotated when the next member opens it")
+    _echo_rotation(rotation, resealed)
+
+
+@click.command("rotate-desk-key")
+@click.argument("desk")
+@click.option(
+    "--recovery-key",
+    "recovery_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also seal the desk's older grants to the new key now (else the next member does).",
+)
+def rotate_desk_key(desk: str, recovery_key_file: Path | None) -> None:
+    """Give DESK a new key and its cases new case keys (a key may be lost or stolen).
+
+    The same as a removal does, without removing anyone: nothing added from
+    then on opens with the desk's old key or the cases' old keys.
+    """
+    from crypto.signing import Signer
+    from identity import desk_keys
+    from identity.key_log import OPERATOR, DeskKeyMismatch
+
+    recovery = None if recovery_key_file is None else read_recovery_key(recovery_key_file)
+    settings = _settings()
+    signer = Signer(settings.signing_seed)
+    engine = open_database(settings)
+    try:
+        with engine.begin() as conn:
+            try:
+                rotation = desk_keys.rotate_now(conn, desk, signer, OPERATOR)
+            except (desk_keys.RotationRefused, DeskKeyMismatch) as e:
+                raise click.ClickException(f"refused, nothing was changed: {e}") from None
+            resealed = _clean_up_with_recovery(conn, desk, recovery)
+    finally:
+        engine.dispose()
+    _echo_rotation(rotation, resealed)
+
+
+def _clean_up_with_recovery(
+    conn: sa.Connection, desk: str, recovery: PrivateKey | None
+) -> int | None:
+    """Seal the older grants to the new key with the recovery copies; None without the key."""
+    from identity import desk_keys
+
+    if recovery is None:
+        return None
+    old = desk_keys.retired_keys(conn, desk, desk_keys.RECOVERY_HOLDER, recovery)
+    if not old:
+        raise click.ClickException("refused, nothing was changed: that is not the recovery key")
+    return desk_keys.consolidate(conn, desk, old)
+
+
+def _echo_rotation(rotation: Rotation, resealed: int | None) -> None:
+    click.echo(
+        f"desk key rotated (version {rotation.key_version}): {rotation.cases} cases have a new "
+        f"case key, {rotation.members} members keep access"
+    )
+    if resealed is None:
+        click.echo("older grants are sealed to the new key when the next member opens it")
     else:
-        click.echo(
-            f"desk key rotated (version {rotation.key_version}): "
-            f"{rotation.grants_resealed} cases sealed again, {rotation.members} members keep access"
-        )
+        click.echo(f"{resealed} older grants sealed again to the new key")
 
 
 @click.command("recover-user")
@@ -299,5 +352,11 @@ def recover_user(
 
 def register(group: click.Group) -> None:
     """Add the staff commands to the ``visselpipa`` group."""
-    for command in (add_user, add_desk_member, remove_desk_member, recover_user):
+    for command in (
+        add_user,
+        add_desk_member,
+        remove_desk_member,
+        rotate_desk_key,
+        recover_user,
+    ):
         group.add_command(command)

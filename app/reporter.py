@@ -503,7 +503,7 @@ def status_files() -> str | tuple[str, int] | Response:
         return access
     uploads: UploadState = g.uploads
     form = FilesForm()  # CSRF already checked centrally
-    files, errors = uploads.keep(access.key, keep_metadata=bool(form.keep_metadata.data))
+    files, errors = uploads.keep(access.keys.current, keep_metadata=bool(form.keep_metadata.data))
     if not errors and not files:
         errors = [_("Choose at least one file to add.")]
     if errors:

@@ -24,6 +24,7 @@ from crypto.padding import pad, unpad
 
 __all__ = [
     "CaseKey",
+    "CaseKeys",
     "item_associated_data",
     "open_grant",
     "open_item",
@@ -78,6 +79,56 @@ class CaseKey:
 
     def __repr__(self) -> str:
         return "CaseKey(<hidden>)"
+
+
+class CaseKeys:
+    """The keys of a case's content-key epochs (1, 2, …), as one holder opened them.
+
+    A case starts at epoch 1 (the intake's key). When a member leaves a desk
+    of the case, a new epoch begins with a new random key: what is sealed
+    afterwards uses :attr:`current`, and each stored item names the epoch
+    whose key sealed it (``meta["epoch"]``, absent meaning 1).
+
+    .. warning::
+       Seal only under :attr:`current`, and only after checking, in the
+       writing transaction, that no newer epoch has begun meanwhile
+       (``caseflow.service.cases``): an older key may be held by a former member.
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: dict[int, CaseKey]) -> None:
+        """:raises ValueError: if ``keys`` is empty or an epoch is below 1."""
+        if not keys or min(keys) < 1:
+            raise ValueError("a case has at least epoch 1")
+        self._keys = dict(keys)
+
+    @property
+    def current_epoch(self) -> int:
+        """The newest epoch this holder opened."""
+        return max(self._keys)
+
+    @property
+    def current(self) -> CaseKey:
+        """The key of :attr:`current_epoch`: the only one to seal new items under."""
+        return self._keys[self.current_epoch]
+
+    def epochs(self) -> tuple[int, ...]:
+        return tuple(sorted(self._keys))
+
+    def for_epoch(self, epoch: int) -> CaseKey:
+        """The key of ``epoch``.
+
+        :raises DecryptionFailed: if this holder has no key for that epoch
+            (the same error as a wrong key, so readers treat both alike).
+        """
+        key = self._keys.get(epoch)
+        if key is None:
+            raise DecryptionFailed()
+        return key
+
+    def __repr__(self) -> str:
+        return f"CaseKeys(epochs={list(self.epochs())}, keys=<hidden>)"
 
 
 def item_associated_data(case_id: str, item_id: str) -> bytes:

@@ -200,15 +200,16 @@ def add_desk_member(
     key_log.record_member_added(conn, signer, desk_id, staff_id, bytes(public), actor)
 
 
-def remove_desk_member(
+def delete_membership(
     conn: sa.Connection, desk_id: str, staff_id: str, signer: Signer, actor: str
 ) -> bool:
-    """Delete the member's sealed copy of the desk key; False if there was none.
+    """Delete the member's sealed copy of the desk key and log it; False if there was none.
 
-    The desk is marked ``rotation_due``: a copy of the key the member may
-    have kept stops working once the key is rotated, which the caller does at
-    once if it holds the desk key (``identity.desk_keys``), or the
-    next member to open the desk key does.
+    .. warning::
+       Alone this revokes nothing: the member may have kept the desk key and
+       case keys. Call :func:`identity.desk_keys.remove_desk_member`, which
+       rotates the desk key and starts new case-key epochs in the same
+       transaction.
     """
     result = conn.execute(
         sa.delete(desk_members_table).where(
@@ -218,9 +219,6 @@ def remove_desk_member(
     if not result.rowcount:
         return False
     key_log.record_member_removed(conn, signer, desk_id, staff_id, actor)
-    conn.execute(
-        sa.update(desks_table).where(desks_table.c.id == desk_id).values(rotation_due=True)
-    )
     return True
 
 

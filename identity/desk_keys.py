@@ -1,27 +1,33 @@
-"""Rotating a desk's key when a member leaves.
+"""Rotating a desk's key when a member leaves (or a key may be lost), at once.
 
 Removing a member deletes their sealed copy of the desk key, but they may
-have kept the key itself. Rotation makes that copy worthless:
+have kept the desk key, and case keys, themselves. So the removal rotates the
+desk key in the same transaction, without needing the old key in hand (an
+administrator in the browser holds none):
 
-1. a new desk key pair is made;
-2. every grant of the desk (each case key sealed to the old public key) is
-   opened with the old private key and sealed again to the new public key —
-   old cases stay readable by the desk, and only with the new key;
-3. the new private key is sealed to every remaining member and to the
-   organisation recovery key; the desk's public key and version change, so
-   new cases are sealed to the new key.
+1. each remaining member's sealed copy of the current desk key, and the
+   recovery copy, move to ``retired_desk_keys`` under the current version
+   (the removed member's copies, of every version, are deleted);
+2. a new desk key pair is made; its private half is sealed to every member
+   the signed log names (to the key the log recorded for each) and to the
+   organisation recovery key; its public half becomes ``desks.public_key``
+   and a signed ``DeskKeyPublished`` event; the private half is then dropped;
+3. every case the desk holds a grant for moves to a new content-key epoch
+   (identity.case_epochs): a new case key, sealed to the new desk key, to
+   the reporter and to the case's other desks.
+
+From that commit on nothing is sealed to a key the removed member held: new
+reports go to the new desk key, new items of existing cases under the new
+epoch's key. The grants of earlier epochs are still sealed to the old desk
+key version; the remaining members read them through their retired copies.
+When one of them next opens the desk key (:func:`open_or_rotate`), those
+grants are sealed again to the newest desk key and the retired copies are
+deleted (:func:`consolidate`): a clean-up, not a security step.
 
 All of it happens in one transaction that holds the log's append lock (on
 PostgreSQL the advisory lock; on SQLite the transaction began with BEGIN
 IMMEDIATE), because the intake seals new grants inside its append
-transaction: a report arriving during the rotation is sealed either before it
-(and re-sealed by it) or after it (to the new key), never to the old key
-after the old key was retired.
-
-Rotation needs the current desk private key. The command line has it through
-the recovery key; an administrator removing a member in the browser holds no
-desk key, so the removal only marks the desk ``rotation_due``, and the next
-member whose session opens the desk key rotates it (:func:`open_or_rotate`).
+transaction and writers check the case's epoch inside theirs.
 """
 
 from __future__ import annotations
@@ -32,11 +38,20 @@ import sqlalchemy as sa
 from nacl.public import PrivateKey, PublicKey
 
 from caseflow.store.events import APPEND_LOCK_KEY
-from caseflow.store.records import desk_members_table, desks_table, grants_table
-from crypto.sealing import open_grant, seal_grant, seal_to
+from caseflow.store.records import (
+    desk_members_table,
+    desks_table,
+    grants_table,
+    retired_desk_keys_table,
+)
+from crypto import CryptoError
+from crypto.sealing import open_grant, open_sealed, seal_grant, seal_to
 from crypto.signing import Signer
-from identity import key_log
+from identity import accounts, case_epochs, key_log
 from identity.accounts import open_desk_key, recovery_public_key
+
+#: The holder of the retired copies sealed to the organisation recovery key.
+RECOVERY_HOLDER = "recovery"
 
 
 class RotationRefused(Exception):
@@ -47,14 +62,21 @@ class RotationRefused(Exception):
 class Rotation:
     desk_id: str
     key_version: int
-    grants_resealed: int
+    #: cases moved to a new content-key epoch
+    cases: int
     members: int
+    #: the new desk private key, for a caller that goes on to seal with it;
+    #: drop it as soon as possible (the server keeps no copy)
     private_key: PrivateKey
+    #: grants of earlier epochs sealed again to the new key (when the old
+    #: key was in hand: :func:`rotate_desk_key`)
+    grants_resealed: int = 0
 
     def __repr__(self) -> str:  # never print the key
         return (
             f"Rotation(desk_id={self.desk_id!r}, key_version={self.key_version}, "
-            f"grants_resealed={self.grants_resealed}, members={self.members})"
+            f"cases={self.cases}, members={self.members}, "
+            f"grants_resealed={self.grants_resealed})"
         )
 
 
@@ -63,64 +85,48 @@ def _lock(conn: sa.Connection) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
 
 
-def rotate_desk_key(
-    conn: sa.Connection, desk_id: str, current: PrivateKey, signer: Signer, actor: str
-) -> Rotation:
-    """Rotate ``desk_id``'s key in the caller's (writing) transaction; see the module text.
+def rotate_now(conn: sa.Connection, desk_id: str, signer: Signer, actor: str) -> Rotation:
+    """Give ``desk_id`` a new key and its cases a new epoch, without the old key.
 
-    The new key is sealed to the members the signed log names, each to the
-    public key the log recorded for them, never to what the tables say; the
-    new public key is a signed event too.
+    In the caller's (writing) transaction; see the module text. The new key
+    is sealed to the members the signed log names, each to the public key the
+    log recorded for them, never to what the tables say.
 
-    :raises RotationRefused: if ``current`` is not the desk's key, or no
-        organisation recovery key is recorded (the new key would be lost
-        with its last member).
+    :raises RotationRefused: if there is no such desk, or no organisation
+        recovery key is recorded (the new key would be lost with its last member).
     :raises key_log.DeskKeyMismatch: if the tables disagree with the log.
     """
     _lock(conn)
     desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == desk_id)).first()
     if desk is None:
         raise RotationRefused(f"there is no desk {desk_id!r}")
-    logged = key_log.current_desk_keys(conn, [desk_id], signer.public_key)[desk_id]
-    if bytes(current.public_key) != bytes(logged):
-        raise RotationRefused(f"the key given is not the current key of desk {desk_id!r}")
+    # Refuses when desks.public_key or key_version is not what the log names.
+    key_log.current_desk_keys(conn, [desk_id], signer.public_key)
     members = key_log.logged_members(conn, desk_id, signer.public_key)
-    in_table = set(
+    copies = dict(
         conn.execute(
-            sa.select(desk_members_table.c.staff_id).where(desk_members_table.c.desk_id == desk_id)
-        ).scalars()
+            sa.select(desk_members_table.c.staff_id, desk_members_table.c.sealed_desk_key).where(
+                desk_members_table.c.desk_id == desk_id
+            )
+        ).all()
     )
-    if in_table != set(members):
+    if set(copies) != set(members):
         raise key_log.DeskKeyMismatch(
             desk_id, "the desk_members table and the signed log name different members"
         )
     recovery = recovery_public_key(conn)
     if recovery is None:
         raise RotationRefused("no organisation recovery key is recorded: run `visselpipa init`")
-    new = PrivateKey.generate()
-    recipient = f"desk:{desk_id}"
-    grants = conn.execute(
-        sa.select(grants_table.c.case_id, grants_table.c.sealed_key).where(
-            grants_table.c.recipient == recipient
-        )
-    ).all()
-    resealed = [
-        {
-            "b_case_id": case_id,
-            "b_sealed_key": seal_grant(
-                open_grant(bytes(sealed), case_id, current), case_id, new.public_key
-            ),
-        }
-        for case_id, sealed in grants
+    old_version = int(desk.key_version)
+    retired = [
+        {"holder": staff_id, "sealed_key": bytes(sealed)} for staff_id, sealed in copies.items()
     ]
-    if resealed:
-        t = grants_table
-        conn.execute(
-            sa.update(t)
-            .where(t.c.case_id == sa.bindparam("b_case_id"), t.c.recipient == recipient)
-            .values(sealed_key=sa.bindparam("b_sealed_key")),
-            resealed,
-        )
+    retired.append({"holder": RECOVERY_HOLDER, "sealed_key": bytes(desk.recovery_sealed_key)})
+    conn.execute(
+        sa.insert(retired_desk_keys_table),
+        [{"desk_id": desk_id, "key_version": old_version, **row} for row in retired],
+    )
+    new = PrivateKey.generate()
     for staff_id, public in sorted(members.items()):
         conn.execute(
             sa.update(desk_members_table)
@@ -130,7 +136,7 @@ def rotate_desk_key(
             )
             .values(sealed_desk_key=seal_to(PublicKey(public), bytes(new)))
         )
-    version = int(desk.key_version) + 1
+    version = old_version + 1
     conn.execute(
         sa.update(desks_table)
         .where(desks_table.c.id == desk_id)
@@ -138,21 +144,155 @@ def rotate_desk_key(
             public_key=bytes(new.public_key),
             key_version=version,
             recovery_sealed_key=seal_to(recovery, bytes(new)),
-            rotation_due=False,
+            # Retired versions are held: the next member cleans up (open_or_rotate).
+            rotation_due=True,
         )
     )
     key_log.record_desk_key(conn, signer, desk_id, version, new.public_key, actor)
-    return Rotation(desk_id, version, len(resealed), len(members), new)
+    moved = case_epochs.start_epochs_for_desk(conn, desk_id, new.public_key, signer.public_key)
+    return Rotation(desk_id, version, moved, len(members), new)
+
+
+def remove_desk_member(
+    conn: sa.Connection, desk_id: str, staff_id: str, signer: Signer, actor: str
+) -> Rotation | None:
+    """Remove a member and rotate the desk at once (:func:`rotate_now`); None if not a member.
+
+    The member's sealed copies of every version of the desk key are deleted;
+    what they may have kept opens nothing added from this commit on.
+    """
+    if not accounts.delete_membership(conn, desk_id, staff_id, signer, actor):
+        return None
+    conn.execute(
+        sa.delete(retired_desk_keys_table).where(
+            retired_desk_keys_table.c.desk_id == desk_id,
+            retired_desk_keys_table.c.holder == staff_id,
+        )
+    )
+    return rotate_now(conn, desk_id, signer, actor)
+
+
+def consolidate(conn: sa.Connection, desk_id: str, old_keys: dict[int, PrivateKey]) -> int:
+    """Seal the desk's grants that ``old_keys`` open again to its current key.
+
+    ``old_keys`` maps retired key versions to their private keys. The retired
+    copies of those versions are deleted afterwards; ``rotation_due`` stays
+    set while copies of other versions remain. Returns the grants re-sealed.
+    In the caller's transaction, under the append lock.
+    """
+    _lock(conn)
+    current = PublicKey(
+        conn.execute(
+            sa.select(desks_table.c.public_key).where(desks_table.c.id == desk_id)
+        ).scalar_one()
+    )
+    recipient = case_epochs.DESK_PREFIX + desk_id
+    g = grants_table
+    rows = conn.execute(
+        sa.select(g.c.case_id, g.c.epoch, g.c.sealed_key).where(g.c.recipient == recipient)
+    ).all()
+    resealed = []
+    for case_id, epoch, sealed in rows:
+        for private in old_keys.values():
+            try:
+                key = open_grant(bytes(sealed), case_id, private)
+            except CryptoError:
+                continue
+            resealed.append(
+                {
+                    "b_case_id": case_id,
+                    "b_epoch": epoch,
+                    "b_sealed_key": seal_grant(key, case_id, current),
+                }
+            )
+            break
+    if resealed:
+        conn.execute(
+            sa.update(g)
+            .where(
+                g.c.case_id == sa.bindparam("b_case_id"),
+                g.c.recipient == recipient,
+                g.c.epoch == sa.bindparam("b_epoch"),
+            )
+            .values(sealed_key=sa.bindparam("b_sealed_key")),
+            resealed,
+        )
+    r = retired_desk_keys_table
+    if old_keys:
+        conn.execute(
+            sa.delete(r).where(r.c.desk_id == desk_id, r.c.key_version.in_(list(old_keys)))
+        )
+    remaining = conn.execute(
+        sa.select(sa.func.count()).select_from(r).where(r.c.desk_id == desk_id)
+    ).scalar_one()
+    conn.execute(
+        sa.update(desks_table)
+        .where(desks_table.c.id == desk_id)
+        .values(rotation_due=bool(remaining))
+    )
+    return len(resealed)
+
+
+def retired_keys(
+    conn: sa.Connection, desk_id: str, holder: str, holder_private: PrivateKey
+) -> dict[int, PrivateKey]:
+    """The retired desk key versions ``holder`` (a staff id or ``recovery``) can open."""
+    r = retired_desk_keys_table
+    found: dict[int, PrivateKey] = {}
+    for version, sealed in conn.execute(
+        sa.select(r.c.key_version, r.c.sealed_key).where(
+            r.c.desk_id == desk_id, r.c.holder == holder
+        )
+    ):
+        try:
+            found[int(version)] = PrivateKey(open_sealed(holder_private, bytes(sealed)))
+        except CryptoError:
+            continue
+    return found
+
+
+def rotate_desk_key(
+    conn: sa.Connection, desk_id: str, current: PrivateKey, signer: Signer, actor: str
+) -> Rotation:
+    """Rotate with the current key in hand: :func:`rotate_now`, then :func:`consolidate`.
+
+    :raises RotationRefused: if ``current`` is not the desk's key (see
+        :func:`rotate_now` for the rest).
+    """
+    _lock(conn)
+    logged = key_log.current_desk_keys(conn, [desk_id], signer.public_key).get(desk_id)
+    if logged is None or bytes(current.public_key) != bytes(logged):
+        raise RotationRefused(f"the key given is not the current key of desk {desk_id!r}")
+    old_version = int(
+        conn.execute(
+            sa.select(desks_table.c.key_version).where(desks_table.c.id == desk_id)
+        ).scalar_one()
+    )
+    rotation = rotate_now(conn, desk_id, signer, actor)
+    resealed = consolidate(conn, desk_id, {old_version: current})
+    return Rotation(
+        desk_id,
+        rotation.key_version,
+        rotation.cases,
+        rotation.members,
+        rotation.private_key,
+        resealed,
+    )
 
 
 def open_or_rotate(
     engine: sa.Engine, desk_id: str, staff_id: str, user_private: PrivateKey, signer: Signer
 ) -> PrivateKey | None:
-    """The desk key as this member holds it, rotating it first if a rotation is due.
+    """The desk key as this member holds it, cleaning up retired versions first.
 
-    None if the member holds no copy. The check is repeated under the lock,
-    so two members arriving at once rotate once.
+    None if the member holds no copy. When retired versions of the desk key
+    are held (``rotation_due``: a rotation made without the old key), the
+    member's copies of them open the older grants, which are sealed again to
+    the current key (:func:`consolidate`). The check is repeated under the
+    lock, so two members arriving at once clean up once. ``signer`` is kept
+    for the callers' sake: nothing here is signed any more.
     """
+    del signer
     with engine.connect() as conn:
         due = conn.execute(
             sa.select(desks_table.c.rotation_due).where(desks_table.c.id == desk_id)
@@ -168,4 +308,7 @@ def open_or_rotate(
         current = open_desk_key(conn, desk_id, staff_id, user_private)
         if current is None or not still_due:
             return current
-        return rotate_desk_key(conn, desk_id, current, signer, staff_id).private_key
+        old = retired_keys(conn, desk_id, staff_id, user_private)
+        if old:
+            consolidate(conn, desk_id, old)
+        return current

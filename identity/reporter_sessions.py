@@ -1,11 +1,16 @@
 """Reporter sessions on /status: the server half and the cookie half.
 
-After a reporter types their receipt once, the case key is kept so they can
+After a reporter types their receipt once, the reporter's private key (the
+one their grants are sealed to, derived from the receipt) is kept so they can
 read and answer without typing it again. Neither half opens the case alone:
 
 - the cookie holds ``session id (32 bytes) || session key (32 bytes)``;
-- the database holds ``BLAKE2b(session id)`` and the case id and case key
-  encrypted under the session key, together with the idle deadline.
+- the database holds ``BLAKE2b(session id)`` and the case id and reporter
+  private key encrypted under the session key, together with the idle deadline.
+
+Each request opens the case's grants with that key again, so a new
+content-key epoch begun during the session (a desk member left:
+identity.case_epochs) is the one the reporter's next message is sealed under.
 
 A stolen database therefore holds no usable session, and a stolen cookie is
 worthless once the row is gone (logout, idle timeout, daily sweep). Rows
@@ -23,11 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from nacl.public import PrivateKey
 
 from caseflow.clock import Clock, system_clock
 from caseflow.store.records import reporter_sessions_table
 from crypto import CryptoError, aead
-from crypto.sealing import CaseKey
+from crypto.sealing import CaseKey, CaseKeys
+from identity.case_epochs import REPORTER, open_case_keys
 
 _TOKEN_BYTES = 64
 _AD = b"visselpipa.reporter-session.v1"
@@ -35,13 +42,26 @@ _AD = b"visselpipa.reporter-session.v1"
 
 @dataclass(frozen=True)
 class CaseAccess:
-    """What an open reporter session holds: the case and its key, never the receipt."""
+    """What an open reporter session holds: the case, the reporter's key and the
+    case keys it opens (one per epoch), never the receipt."""
 
     case_id: str
-    key: CaseKey
+    keys: CaseKeys
+    private_key: PrivateKey
+
+    @property
+    def key(self) -> CaseKey:
+        """The newest epoch's key: the only one to seal the reporter's new items under."""
+        return self.keys.current
 
     def __repr__(self) -> str:
-        return f"CaseAccess(case_id={self.case_id!r}, key=<hidden>)"
+        return f"CaseAccess(case_id={self.case_id!r}, keys=<hidden>)"
+
+
+def open_access(conn: sa.Connection, case_id: str, private_key: PrivateKey) -> CaseAccess | None:
+    """The reporter's access to ``case_id``: every epoch key their grants open; None if none."""
+    keys = open_case_keys(conn, case_id, {REPORTER: [private_key]})
+    return None if keys is None else CaseAccess(case_id, keys, private_key)
 
 
 def _id_hash(session_id: bytes) -> bytes:
@@ -97,7 +117,15 @@ class ReporterSessions:
                     )
                 )
                 return None
-            access = CaseAccess(payload["case_id"], CaseKey(bytes.fromhex(payload["key"])))
+            if "reporter_key" not in payload:
+                # A session begun before content-key epochs held a case key
+                # only: the reporter types the receipt again.
+                return None
+            access = open_access(
+                conn, payload["case_id"], PrivateKey(bytes.fromhex(payload["reporter_key"]))
+            )
+            if access is None:  # shredded meanwhile: nothing to resume
+                return None
             conn.execute(
                 sa.update(reporter_sessions_table)
                 .where(reporter_sessions_table.c.id_hash == id_hash)
@@ -130,7 +158,7 @@ class ReporterSessions:
         payload = json.dumps(
             {
                 "case_id": access.case_id,
-                "key": access.key.raw.hex(),
+                "reporter_key": bytes(access.private_key).hex(),
                 "idle_until": idle_until.isoformat(),
             }
         ).encode()

@@ -25,6 +25,10 @@ JSONValue = str | int | bool | None | list[Any] | dict[str, Any]
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 VERSION_KEY = "schema_version"
+#: Keys the service adds beside an event's fields, about how its sealed body
+#: was stored (``epoch``: the content-key epoch that sealed it, see
+#: identity/case_epochs.py); the domain never reads them.
+ENVELOPE_KEYS = ("epoch",)
 
 
 def _assessed_v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +76,8 @@ def from_record(
     lifts = UPCASTERS if upcasters is None else upcasters
     record = dict(meta)
     version = record.pop(VERSION_KEY, None)
+    for key in ENVELOPE_KEYS:
+        record.pop(key, None)
     if not isinstance(version, int) or isinstance(version, bool):
         raise EventDecodeError(type_name, f"{VERSION_KEY} missing or not an integer")
     if version > cls.schema_version:

@@ -20,9 +20,11 @@ import sqlalchemy as sa
 from caseflow.clock import STOCKHOLM, Clock, system_clock
 from caseflow.domain import CaseState, Rules, decide, evolve, from_record, replay, to_record
 from caseflow.domain.commands import Command
+from caseflow.domain.errors import CaseflowError
 from caseflow.domain.events import CaseEvent, Event
 from caseflow.service.projections import Projections
 from caseflow.store import ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
+from identity.case_epochs import current_epoch
 
 #: Bounded retries on a version collision; past this the caller gets the conflict.
 MAX_ATTEMPTS = 5
@@ -52,6 +54,25 @@ class Step:
 
     command: Command
     bodies: Mapping[str, bytes] = field(default_factory=dict)
+    #: The content-key epoch the bodies were sealed under (identity.case_epochs);
+    #: recorded in each body's ``meta["epoch"]`` when above 1, and checked in
+    #: the append's transaction: None only for a case's first step (intake).
+    epoch: int | None = None
+
+
+class KeyEpochChanged(CaseflowError):
+    """A new content-key epoch began after the bodies were sealed: nothing was stored.
+
+    The bodies were sealed under a key a removed member may hold; the writer
+    must open the case's keys again and seal anew.
+    """
+
+    def __init__(self, case_id: str, sealed: int, current: int) -> None:
+        super().__init__(
+            f"case {case_id}: sealed under key epoch {sealed}, the case is at epoch {current}"
+        )
+        self.sealed = sealed
+        self.current = current
 
 
 def reporter_moment(now: datetime) -> datetime:
@@ -126,8 +147,12 @@ class CaseService:
                         when = reporter_moment(moment) if actor == REPORTER else moment
                         for event in decide(state, step.command, when, self.rules):
                             state = evolve(state, event)
-                            records.append(self._record(event, actor, when, step.bodies))
+                            records.append(self._record(event, actor, when, step))
                     recorded = self.store.append(conn, case_id, expected, records)
+                    # After the append, so under its lock: a rotation
+                    # (identity.desk_keys) either committed before (seen
+                    # here) or waits until this transaction ends.
+                    _check_epochs(conn, case_id, steps)
                     if after_append is not None:
                         after_append(conn, state, recorded)
                     self.projector.case_changed(conn, state, recorded)
@@ -138,14 +163,26 @@ class CaseService:
         raise AssertionError("unreachable: the loop returns or raises")
 
     @staticmethod
-    def _record(
-        event: CaseEvent, actor: str, now: datetime, bodies: Mapping[str, bytes]
-    ) -> NewEvent:
+    def _record(event: CaseEvent, actor: str, now: datetime, step: Step) -> NewEvent:
         type_name, meta = to_record(event)
+        body = step.bodies.get(type_name)
+        if body is not None and step.epoch is not None and step.epoch > 1:
+            # Plaintext, and all it says is that the case changed keys.
+            meta = {**meta, "epoch": step.epoch}
         return NewEvent(
             type=type_name,
             actor=actor,
             recorded_at=recorded_at(actor, now),
             meta=meta,
-            body=bodies.get(type_name),
+            body=body,
         )
+
+
+def _check_epochs(conn: sa.Connection, case_id: str, steps: Sequence[Step]) -> None:
+    sealed = {step.epoch for step in steps if step.epoch is not None}
+    if not sealed:
+        return
+    current = current_epoch(conn, case_id)
+    for epoch in sealed:
+        if epoch != current:
+            raise KeyEpochChanged(case_id, epoch, current)

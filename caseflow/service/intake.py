@@ -23,7 +23,7 @@ from caseflow.domain import CaseState, Status
 from caseflow.domain.commands import AddReporterFile, AddReporterMessage, Receive, Withdraw
 from caseflow.domain.dates import add_days
 from caseflow.domain.policies.deadlines import feedback_due
-from caseflow.service.cases import REPORTER, CaseService, Step, state_of
+from caseflow.service.cases import REPORTER, CaseService, KeyEpochChanged, Step, state_of
 from caseflow.service.uploads import DescribedFile, SealedUpload, file_meta_item_id
 from caseflow.store import RecordedEvent
 from caseflow.store.records import (
@@ -33,15 +33,16 @@ from caseflow.store.records import (
     reporter_index_table,
 )
 from config.settings import Settings
-from crypto import CryptoError, InvalidReceipt
+from crypto import InvalidReceipt
 from crypto.kdf import KdfCost, ReporterKeys, derive_reporter_keys
 from crypto.receipt import Receipt
-from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
+from crypto.sealing import CaseKey, open_item, seal_grant, seal_item
 from crypto.signing import Signer
 from identity import key_log
 from identity.accounts import staff_names
+from identity.case_epochs import item_epoch
 from identity.names import named_accounts
-from identity.reporter_sessions import CaseAccess
+from identity.reporter_sessions import CaseAccess, open_access
 
 REPORT_ITEM = "report"
 CONTACT_ITEM = "contact"
@@ -284,7 +285,9 @@ class Intake:
         return key_log.current_desk_keys(conn, desks, self.log_key)
 
     @staticmethod
-    def _file_steps(case_id: str, key: CaseKey, files: Sequence[DescribedFile]) -> list[Step]:
+    def _file_steps(
+        case_id: str, key: CaseKey, files: Sequence[DescribedFile], epoch: int | None = None
+    ) -> list[Step]:
         return [
             Step(
                 AddReporterFile(case_id=case_id, actor=REPORTER, file_id=f.sealed.file_id),
@@ -296,6 +299,7 @@ class Intake:
                         json.dumps(f.description(), ensure_ascii=False).encode(),
                     )
                 },
+                epoch=epoch,
             )
             for f in files
         ]
@@ -331,26 +335,20 @@ class Intake:
                     reporter_index_table.c.lookup_tag,
                     reporter_index_table.c.kdf,
                     reporter_index_table.c.case_id,
-                    grants_table.c.sealed_key,
-                )
-                .join(grants_table, grants_table.c.case_id == reporter_index_table.c.case_id)
-                .where(reporter_index_table.c.lookup_tag.in_(list(candidates)))
-                .where(grants_table.c.recipient == REPORTER)
+                ).where(reporter_index_table.c.lookup_tag.in_(list(candidates)))
             ).all()
-        found = None
-        for row in rows:
-            kdf, keys = candidates[bytes(row.lookup_tag)]
-            # A tag is only this receipt's if it was derived with the row's own cost.
-            if row.kdf == kdf:
-                found = (row, keys)
-        if found is None or receipt is None:
-            return None
-        row, keys = found
-        try:
-            key = open_grant(row.sealed_key, row.case_id, keys.private_key)
-        except CryptoError:
-            return None
-        return CaseAccess(row.case_id, key)
+            found = None
+            for row in rows:
+                kdf, keys = candidates[bytes(row.lookup_tag)]
+                # A tag is only this receipt's if it was derived with the row's own cost.
+                if row.kdf == kdf:
+                    found = (row, keys)
+            if found is None or receipt is None:
+                return None
+            row, keys = found
+            # Every epoch's reporter grant (identity.case_epochs), in the same
+            # connection: a shredded case has none, and opens nothing.
+            return open_access(conn, row.case_id, keys.private_key)
 
     def view(self, access: CaseAccess) -> ReporterView:
         """Decrypt the case for its reporter: their report, messages, status."""
@@ -359,8 +357,10 @@ class Intake:
         if state.received_on is None:
             raise LookupError("the case has no report")
         received = stored[0]
-        case_id, key = access.case_id, access.key
-        report = json.loads(open_item(key, case_id, REPORT_ITEM, received.body or b""))
+        case_id, keys = access.case_id, access.keys
+        report = json.loads(
+            open_item(keys.for_epoch(1), case_id, REPORT_ITEM, received.body or b"")
+        )
         contact: str | None = None
         rejection_reason: str | None = None
         timeline: list[TimelineEntry] = []
@@ -376,6 +376,7 @@ class Intake:
                 continue
             if event.body is None or event.type in STAFF_ONLY_EVENTS:
                 continue
+            key = keys.for_epoch(item_epoch(event.meta))
             if event.type == "ReporterContactProvided":
                 contact = open_item(key, case_id, CONTACT_ITEM, event.body).decode()
             elif event.type == "ReporterFileAdded":
@@ -426,16 +427,31 @@ class Intake:
 
     def add_message(self, access: CaseAccess, text: str) -> None:
         """A follow-up message from the reporter."""
-        message_id = secrets.token_hex(12)
-        sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
-        command = AddReporterMessage(access.case_id, REPORTER, message_id)
-        self.cases.execute(access.case_id, [Step(command, {"ReporterMessageAdded": sealed})])
+        for attempt in (1, 2):
+            message_id = secrets.token_hex(12)
+            sealed = seal_item(access.key, access.case_id, message_item(message_id), text.encode())
+            command = AddReporterMessage(access.case_id, REPORTER, message_id)
+            step = Step(command, {"ReporterMessageAdded": sealed}, epoch=access.keys.current_epoch)
+            try:
+                self.cases.execute(access.case_id, [step])
+                return
+            except KeyEpochChanged:
+                # A desk member left between opening the keys and storing:
+                # nothing was stored. Open the new epoch with the reporter's
+                # key and seal again (checked again in the append).
+                with self.engine.connect() as conn:
+                    fresh = open_access(conn, access.case_id, access.private_key)
+                if attempt == 2 or fresh is None:
+                    raise
+                access = fresh
 
     def add_files(self, access: CaseAccess, files: Sequence[DescribedFile]) -> None:
         def record(conn: sa.Connection, state: CaseState, recorded: list[RecordedEvent]) -> None:
             _record_files(conn, access.case_id, files)
 
-        steps = self._file_steps(access.case_id, access.key, files)
+        # The files were sealed under access.key too (app.reporter): the
+        # epoch check in the append covers them with their descriptions.
+        steps = self._file_steps(access.case_id, access.key, files, access.keys.current_epoch)
         self.cases.execute(access.case_id, steps, after_append=record)
 
 

@@ -63,7 +63,7 @@ from caseflow.domain.errors import CaseflowError, CommandRefused
 from caseflow.domain.policies.deadlines import Deadline, open_deadlines
 from caseflow.domain.rules import DeadlineRules
 from caseflow.domain.vocabulary import ChannelType, Outcome, RetaliationRisk, Severity
-from caseflow.service.cases import REPORTER, CaseService, Step, state_of
+from caseflow.service.cases import REPORTER, CaseService, KeyEpochChanged, Step, state_of
 from caseflow.service.inbox import (
     INBOX_PAGE_SIZE as INBOX_PAGE_SIZE,  # re-exported: the inbox lived here
 )
@@ -91,8 +91,9 @@ from caseflow.store.records import (
 )
 from crypto import CryptoError
 from crypto.files import decrypt_stream
-from crypto.sealing import CaseKey, open_grant, open_item, seal_grant, seal_item
+from crypto.sealing import CaseKey, CaseKeys, open_item, seal_item
 from identity import key_log
+from identity.case_epochs import item_epoch, open_case_keys, seal_all_epochs
 from identity.roles import CASE_ROLES, COMMITTEE_ROLE
 
 #: The desk whose committee members deliberate: recommendations and sanctions
@@ -280,12 +281,12 @@ def check_access(staff: StaffLike, state: CaseState) -> list[str]:
 def _hand_key_to_desk(
     conn: sa.Connection,
     case_id: str,
-    key: CaseKey,
+    keys: CaseKeys,
     from_desk: str | None,
     to_desk: str,
     log_key: bytes,
 ) -> None:
-    """A referral to another desk: seal the case key to it and take the old desk's grant away.
+    """A referral to another desk: seal every epoch's key to it; take the old desk's grants away.
 
     Sealed only to the desk key the signed log names (identity.key_log):
     :class:`key_log.DeskKeyMismatch` when the desks table says otherwise.
@@ -302,13 +303,7 @@ def _hand_key_to_desk(
                 grants_table.c.case_id == case_id, grants_table.c.recipient == f"desk:{from_desk}"
             )
         )
-    conn.execute(
-        sa.insert(grants_table).values(
-            case_id=case_id,
-            recipient=f"desk:{to_desk}",
-            sealed_key=seal_grant(key, case_id, public),
-        )
-    )
+    seal_all_epochs(conn, case_id, keys, f"desk:{to_desk}", public)
 
 
 def days_between(day: date, today: date) -> int:
@@ -378,44 +373,27 @@ class Workspace:
         stored = self.cases.store.read_stream(case_id)
         state = state_of(stored)
         desks = check_access(staff, state)
-        key = self._case_key(case_id, desks, desk_keys)
-        return self._view(staff, state, stored, key)
+        keys = self._case_keys(case_id, desks, desk_keys)
+        return self._view(staff, state, stored, keys)
 
-    def _case_key(self, case_id: str, desks: Sequence[str], desk_keys: DeskKeys) -> CaseKey | None:
-        """The case key through the first of ``desks`` whose grant opens; None if none does."""
-        # The desk keys first: opening one may rotate it (a member left), which
-        # seals the grants again; they are read after that.
-        keys = {desk: desk_keys(desk) for desk in desks}
-        recipients = [f"desk:{d}" for d in desks]
+    def _case_keys(
+        self, case_id: str, desks: Sequence[str], desk_keys: DeskKeys
+    ) -> CaseKeys | None:
+        """Every epoch key of the case the member's ``desks`` open; None if none opens."""
+        # The desk keys first: opening one may clean up after a rotation
+        # (older grants sealed again to the newest key); grants are read after.
+        holders = {f"desk:{d}": [k] for d in desks if (k := desk_keys(d)) is not None}
+        if not holders:
+            return None
         with self.engine.connect() as conn:
-            grants = {
-                row.recipient: row.sealed_key
-                for row in conn.execute(
-                    sa.select(grants_table.c.recipient, grants_table.c.sealed_key).where(
-                        grants_table.c.case_id == case_id,
-                        grants_table.c.recipient.in_(recipients),
-                    )
-                )
-            }
-        for desk in desks:
-            sealed = grants.get(f"desk:{desk}")
-            if sealed is None:
-                continue
-            private = keys[desk]
-            if private is None:
-                continue
-            try:
-                return open_grant(sealed, case_id, private)
-            except CryptoError:
-                continue
-        return None
+            return open_case_keys(conn, case_id, holders)
 
     def _view(
         self,
         staff: StaffLike,
         state: CaseState,
         stored: Sequence[RecordedEvent],
-        key: CaseKey | None,
+        keys: CaseKeys | None,
     ) -> StaffCaseView:
         case_id = state.case_id
         names = self._usernames()
@@ -427,8 +405,9 @@ class Workspace:
             text: str | None = None
             unreadable = False
             item = _item_of(event)
-            if key is not None and event.body is not None and item is not None:
+            if keys is not None and event.body is not None and item is not None:
                 try:
+                    key = keys.for_epoch(item_epoch(event.meta))
                     plain = open_item(key, case_id, item, event.body)
                 except CryptoError:
                     unreadable = True
@@ -461,14 +440,14 @@ class Workspace:
         return StaffCaseView(
             case_id=case_id,
             state=state,
-            readable=key is not None,
+            readable=keys is not None,
             report=report,
             contact=contact,
             timeline=tuple(timeline),
             files=tuple(files),
             deadlines=deadlines,
             allowed=allowed_kinds(staff, state, self.cases.rules.deadlines)
-            if key is not None
+            if keys is not None
             else frozenset(),
             desk_members=self.members_of(state.desk, exclude=state.recused),
             names=names,
@@ -521,10 +500,10 @@ class Workspace:
             raise ActionNotOffered(
                 action.kind, case_id, f"not offered while the case is {state.status}"
             )
-        key = self._case_key(case_id, desks, desk_keys)
-        if key is None:
+        keys = self._case_keys(case_id, desks, desk_keys)
+        if keys is None:
             raise AccessDenied()
-        command, bodies = self._command(staff, state, key, action)
+        command, bodies = self._command(staff, state, keys.current, action)
 
         def unchanged(conn: sa.Connection, after: CaseState, recorded: list[RecordedEvent]) -> None:
             # Inside the append's transaction: if a concurrent writer got in
@@ -539,13 +518,22 @@ class Workspace:
             for event in recorded:
                 if event.type == "DeskChanged" and event.meta.get("to_desk"):
                     to_desk = str(event.meta["to_desk"])
-                    _hand_key_to_desk(conn, case_id, key, state.desk, to_desk, self.log_key)
+                    _hand_key_to_desk(conn, case_id, keys, state.desk, to_desk, self.log_key)
 
-        return self.cases.execute(case_id, [Step(command, bodies)], now=now, after_append=unchanged)
+        # The epoch is checked in the append's transaction for the bodies,
+        # and for a referral too: it hands over every epoch's key it opened.
+        step = Step(command, bodies, epoch=keys.current_epoch)
+        try:
+            return self.cases.execute(case_id, [step], now=now, after_append=unchanged)
+        except KeyEpochChanged:
+            # A member left a desk of the case meanwhile: nothing was stored,
+            # and the member submits again (with the new epoch's key).
+            raise CaseChanged(seen_version, state.version) from None
 
     def _command(
         self, staff: StaffLike, state: CaseState, key: CaseKey, action: Action
     ) -> tuple[Command, dict[str, bytes]]:
+        """The command for ``action``, its bodies sealed under ``key`` (the newest epoch's)."""
         case_id, actor, v = state.case_id, staff.id, action.values
         kind = action.kind
         if kind in _BODY_EVENT:
@@ -674,7 +662,7 @@ class Workspace:
             raise AccessDenied()
         stored = self.cases.store.read_stream(case_id)
         desks = check_access(staff, state_of(stored))
-        key = self._case_key(case_id, desks, desk_keys)
+        keys = self._case_keys(case_id, desks, desk_keys)
         added = next(
             (
                 e
@@ -683,9 +671,10 @@ class Workspace:
             ),
             None,
         )
-        if key is None or added is None or added.body is None:
+        if keys is None or added is None or added.body is None:
             raise AccessDenied()
         try:
+            key = keys.for_epoch(item_epoch(added.meta))
             plain = open_item(key, case_id, file_meta_item_id(file_id), added.body)
         except CryptoError:
             raise AccessDenied() from None

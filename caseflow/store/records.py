@@ -109,6 +109,23 @@ grants_table = Table(
     Column("case_id", String(64), primary_key=True),
     # "desk:<id>" or "reporter"
     Column("recipient", String(80), primary_key=True),
+    # The content-key epoch (1 at intake; a new one each time a member
+    # leaves a desk of the case): each epoch has its own random case key.
+    Column("epoch", Integer, primary_key=True, server_default="1"),
+    Column("sealed_key", LargeBinary, nullable=False),
+)
+
+retired_desk_keys_table = Table(
+    "retired_desk_keys",
+    metadata,
+    # An older version of a desk's key, kept sealed to each member who held
+    # it (and to the recovery key, holder "recovery") after a rotation made
+    # without it in hand (a removal in the browser): the grants of earlier
+    # epochs are still sealed to it until a member re-seals them to the
+    # newest key and these rows are deleted (identity/desk_keys.py).
+    Column("desk_id", String(64), ForeignKey("desks.id"), primary_key=True),
+    Column("key_version", Integer, primary_key=True),
+    Column("holder", String(32), primary_key=True),
     Column("sealed_key", LargeBinary, nullable=False),
 )
 

@@ -44,7 +44,8 @@ class Deployment:
             GiveFeedback: "FeedbackGiven",
         }[command]
         self.app.extensions["visselpipa.cases"].execute(
-            access.case_id, [Step(step_command, {event_type: sealed})]
+            access.case_id,
+            [Step(step_command, {event_type: sealed}, epoch=access.keys.current_epoch)],
         )
 
     def client(self) -> FlaskClient:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from caseflow.domain.commands import GiveFeedback, RequestInformation
 from caseflow.store import EventStore
 from caseflow.store.records import grants_table, reporter_index_table
-from crypto.sealing import open_grant, open_item
+from crypto.sealing import CaseKeys, open_grant, open_item
 from identity.reporter_sessions import CaseAccess
 from tests.functional.pages import (
     hidden_fields,
@@ -196,9 +196,9 @@ def _only_case(deployment) -> CaseAccess:
             sa.select(grants_table).where(grants_table.c.recipient.like("desk:%"))
         ).one()
     desk = grant.recipient.split(":", 1)[1]
-    return CaseAccess(
-        grant.case_id, open_grant(grant.sealed_key, grant.case_id, deployment.desk_keys[desk])
-    )
+    key = open_grant(grant.sealed_key, grant.case_id, deployment.desk_keys[desk])
+    # The desk's key stands in for the reporter's: only the case keys are used.
+    return CaseAccess(grant.case_id, CaseKeys({1: key}), deployment.desk_keys[desk])
 
 
 def test_file_sizes_read_naturally_in_each_language(deployment, client):

@@ -184,7 +184,7 @@ def test_migrate_moves_the_sealed_files_of_0011_into_the_database(deployment, cl
     blobs.mkdir()
     (blobs / file_id).write_bytes(stored_blob(engine, file_id))
     (blobs / ("f" * 32)).write_bytes(b"an orphan")
-    # The migrations after 0012 undone first, by their own downgrades.
+    # Back to 0012 by the migrations' own downgrades (the later ones), then 0011's tables.
     command.downgrade(alembic_config(engine), "0012")
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE blob_chunks")

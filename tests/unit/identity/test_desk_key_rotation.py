@@ -13,11 +13,11 @@ from caseflow.clock import STOCKHOLM
 from caseflow.service.cases import CaseService
 from caseflow.service.intake import Intake, Report
 from caseflow.store import create_engine, migrate
-from caseflow.store.records import desks_table, grants_table
+from caseflow.store.records import desks_table, grants_table, retired_desk_keys_table
 from crypto import DecryptionFailed
 from crypto.sealing import open_grant
 from crypto.signing import Signer
-from identity import accounts
+from identity import accounts, desk_keys
 from identity.bootstrap import bootstrap
 from identity.desk_keys import RotationRefused, open_or_rotate, rotate_desk_key
 from identity.key_log import OPERATOR
@@ -26,14 +26,14 @@ from tests.functional.conftest import make_settings
 DESK = "anticorruption"
 
 
-def desk_grants(engine: sa.Engine) -> dict[str, bytes]:
+def desk_grants(engine: sa.Engine) -> dict[tuple[str, int], bytes]:
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(grants_table.c.case_id, grants_table.c.sealed_key).where(
-                grants_table.c.recipient == f"desk:{DESK}"
-            )
+            sa.select(
+                grants_table.c.case_id, grants_table.c.epoch, grants_table.c.sealed_key
+            ).where(grants_table.c.recipient == f"desk:{DESK}")
         )
-        return {case_id: bytes(sealed) for case_id, sealed in rows}
+        return {(case_id, epoch): bytes(sealed) for case_id, epoch, sealed in rows}
 
 
 SIGNER: Signer
@@ -69,33 +69,43 @@ def report(intake: Intake, what: str) -> str:
     return submission.case_id
 
 
-def test_removing_a_member_rotates_the_key_at_the_next_members_use(deployment):
+def test_removing_a_member_rotates_the_key_at_once_and_the_next_member_cleans_up(deployment):
     engine, intake, _recovery, members, old_key = deployment
     before = report(intake, "Mutor vid upphandling.")
     bo_id, bo_private = members["bo"]
     with engine.begin() as conn:
-        assert accounts.remove_desk_member(conn, DESK, bo_id, SIGNER, OPERATOR)
-    # Bo kept a copy of the desk key; until the rotation it still opens grants.
-    assert open_grant(desk_grants(engine)[before], before, old_key)
+        rotation = desk_keys.remove_desk_member(conn, DESK, bo_id, SIGNER, OPERATOR)
+    assert rotation is not None and rotation.cases == 1 and rotation.members == 1
+    with engine.connect() as conn:
+        desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == DESK)).one()
+    # The desk has a new key at once: version 2, and the log names it.
+    assert desk.key_version == 2 and desk.public_key == bytes(rotation.private_key.public_key)
+    assert desk.rotation_due is True  # older grants are still sealed to version 1
+    grants = desk_grants(engine)
+    # The epoch-2 grant of the old case is sealed to the new key only.
+    assert open_grant(grants[(before, 2)], before, rotation.private_key)
+    with pytest.raises(DecryptionFailed):
+        open_grant(grants[(before, 2)], before, old_key)
+
+    after = report(intake, "Jäv vid tillsättning.")
+    with pytest.raises(DecryptionFailed):
+        open_grant(desk_grants(engine)[(after, 1)], after, old_key)
 
     ana_id, ana_private = members["ana"]
     new_key = open_or_rotate(engine, DESK, ana_id, ana_private, SIGNER)
-    assert new_key is not None and bytes(new_key) != bytes(old_key)
+    assert new_key is not None and bytes(new_key) == bytes(rotation.private_key)
     with engine.connect() as conn:
         desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == DESK)).one()
-    assert desk.public_key == bytes(new_key.public_key) and desk.key_version == 2
-    assert desk.rotation_due is False
-
-    after = report(intake, "Jäv vid tillsättning.")
-    grants = desk_grants(engine)
-    for case_id in (before, after):
-        # The desk reads old and new cases with the new key only…
-        assert open_grant(grants[case_id], case_id, new_key)
-        # …and the copy Bo kept opens neither.
+        retired = conn.execute(sa.select(retired_desk_keys_table)).all()
+    assert desk.rotation_due is False and retired == []
+    for (case_id, _epoch), sealed in desk_grants(engine).items():
+        # The desk reads every grant, old epoch and new, with the new key only…
+        assert open_grant(sealed, case_id, new_key)
+        # …and the copy of the desk key Bo kept opens none of them.
         with pytest.raises(DecryptionFailed):
-            open_grant(grants[case_id], case_id, old_key)
+            open_grant(sealed, case_id, old_key)
     assert open_or_rotate(engine, DESK, bo_id, bo_private, SIGNER) is None
-    # A second opening does not rotate again.
+    # A second opening changes nothing.
     again = open_or_rotate(engine, DESK, ana_id, ana_private, SIGNER)
     assert again is not None and bytes(again) == bytes(new_key)
 
@@ -103,11 +113,14 @@ def test_removing_a_member_rotates_the_key_at_the_next_members_use(deployment):
 def test_the_recovery_key_opens_the_rotated_desk_key(deployment):
     engine, _intake, recovery, members, old_key = deployment
     with engine.begin() as conn:
-        accounts.remove_desk_member(conn, DESK, members["bo"][0], SIGNER, OPERATOR)
-        rotation = rotate_desk_key(conn, DESK, old_key, SIGNER, OPERATOR)
+        rotation = desk_keys.remove_desk_member(conn, DESK, members["bo"][0], SIGNER, OPERATOR)
+        assert rotation is not None
         assert rotation.members == 1 and "private" not in repr(rotation)
         reopened = accounts.open_desk_key_for_recovery(conn, DESK, recovery)
+        # The recovery key also holds the retired version, for a clean-up.
+        old = desk_keys.retired_keys(conn, DESK, desk_keys.RECOVERY_HOLDER, recovery)
     assert reopened is not None and bytes(reopened) == bytes(rotation.private_key)
+    assert {v: bytes(k) for v, k in old.items()} == {1: bytes(old_key)}
 
 
 def test_a_wrong_key_cannot_rotate(deployment):
@@ -116,19 +129,18 @@ def test_a_wrong_key_cannot_rotate(deployment):
         rotate_desk_key(conn, DESK, PrivateKey.generate(), SIGNER, OPERATOR)
 
 
-def test_two_members_at_once_rotate_once(deployment, database_url, cheap_kdf):
+def test_two_members_at_once_clean_up_once(deployment, database_url, cheap_kdf):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer: the two cannot overlap there")
     engine, intake, _recovery, members, _old = deployment
     report(intake, "Mutor.")
     with engine.begin() as conn:
-        accounts.remove_desk_member(conn, DESK, members["bo"][0], SIGNER, OPERATOR)
         carl, carl_private = accounts.create_staff(
             conn, "carl", "investigator", "y" * 16, cheap_kdf
         )
-    # Carl joins with the old key before anyone rotates.
-    with engine.begin() as conn:
         accounts.add_desk_member(conn, DESK, carl.id, _old, SIGNER, OPERATOR)
+        rotation = desk_keys.remove_desk_member(conn, DESK, members["bo"][0], SIGNER, OPERATOR)
+    assert rotation is not None and rotation.members == 2
     keys: list[PrivateKey | None] = []
     barrier = threading.Barrier(2)
 
@@ -144,9 +156,9 @@ def test_two_members_at_once_rotate_once(deployment, database_url, cheap_kdf):
         thread.start()
     for thread in threads:
         thread.join()
-    assert len({bytes(k) for k in keys if k is not None}) == 1
+    assert {bytes(k) for k in keys if k is not None} == {bytes(rotation.private_key)}
     with engine.connect() as conn:
-        version = conn.execute(
-            sa.select(desks_table.c.key_version).where(desks_table.c.id == DESK)
-        ).scalar_one()
-    assert version == 2
+        desk = conn.execute(sa.select(desks_table).where(desks_table.c.id == DESK)).one()
+    assert desk.key_version == 2 and desk.rotation_due is False
+    for (case_id, _epoch), sealed in desk_grants(engine).items():
+        assert open_grant(sealed, case_id, rotation.private_key)

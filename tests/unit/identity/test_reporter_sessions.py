@@ -6,11 +6,27 @@ import base64
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from nacl.public import PrivateKey
 
 from caseflow.clock import STOCKHOLM
-from caseflow.store.records import reporter_sessions_table
-from crypto.sealing import CaseKey
+from caseflow.store.records import grants_table, reporter_sessions_table
+from crypto.sealing import CaseKey, CaseKeys, seal_grant
 from identity.reporter_sessions import CaseAccess, ReporterSessions
+
+
+def granted(engine: sa.Engine, case_id: str) -> CaseAccess:
+    """A case with a reporter grant, as a receipt would open it."""
+    reporter, key = PrivateKey.generate(), CaseKey.generate()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(grants_table).values(
+                case_id=case_id,
+                recipient="reporter",
+                epoch=1,
+                sealed_key=seal_grant(key, case_id, reporter.public_key),
+            )
+        )
+    return CaseAccess(case_id, CaseKeys({1: key}), reporter)
 
 
 class FakeClock:
@@ -24,7 +40,7 @@ class FakeClock:
 def test_session_round_trip_idle_timeout_and_end(engine):
     clock = FakeClock()
     sessions = ReporterSessions(engine, idle_minutes=20, clock=clock)
-    access = CaseAccess("case-1", CaseKey.generate())
+    access = granted(engine, "case-1")
     token = sessions.start(access)
     resumed = sessions.resume(token)
     assert resumed is not None and resumed.key.raw == access.key.raw
@@ -43,18 +59,20 @@ def test_session_round_trip_idle_timeout_and_end(engine):
 def test_database_row_holds_no_key_no_case_and_no_time(engine):
     clock = FakeClock()
     sessions = ReporterSessions(engine, idle_minutes=20, clock=clock)
-    access = CaseAccess("case-abc", CaseKey.generate())
+    access = granted(engine, "case-abc")
     sessions.start(access)
     with engine.connect() as conn:
         row = conn.execute(sa.select(reporter_sessions_table)).one()
     assert access.key.raw not in row.sealed and b"case-abc" not in row.sealed
     assert access.key.raw.hex().encode() not in row.sealed
+    assert bytes(access.private_key) not in row.sealed
+    assert bytes(access.private_key).hex().encode() not in row.sealed
     assert row.purge_after_day == clock.now.date().toordinal() + 1  # a day, not a minute
 
 
 def test_forged_or_tampered_tokens_open_nothing(engine):
     sessions = ReporterSessions(engine, idle_minutes=20, clock=FakeClock())
-    token = sessions.start(CaseAccess("case-1", CaseKey.generate()))
+    token = sessions.start(granted(engine, "case-1"))
     raw = bytearray(base64.urlsafe_b64decode(token))
     raw[40] ^= 1  # a wrong session key for a real session id
     for bad in (
@@ -70,7 +88,7 @@ def test_forged_or_tampered_tokens_open_nothing(engine):
 def test_sweep_removes_rows_past_their_day(engine):
     clock = FakeClock()
     sessions = ReporterSessions(engine, idle_minutes=20, clock=clock)
-    sessions.start(CaseAccess("case-1", CaseKey.generate()))
+    sessions.start(granted(engine, "case-1"))
     assert sessions.sweep() == 0
     clock.now += timedelta(days=2)
     assert sessions.sweep() == 1
