@@ -52,6 +52,24 @@ class Deployment:
         self.app.test_client_class = HttpsClient
         return self.app.test_client()
 
+    def cli(self, *args: str) -> Any:
+        """Run a `visselpipa` command on this deployment (its secrets.toml written once)."""
+        from click.testing import CliRunner
+
+        from app.cli import main
+
+        secrets_file = self.settings.data_dir / "secrets.toml"
+        if not secrets_file.exists():
+            secrets_file.parent.mkdir(parents=True, exist_ok=True)
+            secrets_file.write_text(
+                f'secret_key = "{self.settings.secret_key}"\n'
+                f'tenant_salt = "{self.settings.tenant_salt.hex()}"\n'
+                f'signing_seed = "{self.settings.signing_seed.hex()}"\n',
+                encoding="utf-8",
+            )
+        env = cli_env(self.settings.database_url, self.settings.data_dir)
+        return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
 
 class HttpsClient(FlaskClient):
     """Production settings force HTTPS and __Host- cookies: talk HTTPS."""

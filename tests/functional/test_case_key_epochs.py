@@ -16,10 +16,8 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 from nacl.public import PrivateKey
 
-from app.cli import main
 from caseflow.domain.commands import AddReporterMessage
 from caseflow.service.cases import KeyEpochChanged, Step
 from caseflow.store import EventStore, create_engine, events_table, migrate
@@ -31,7 +29,7 @@ from crypto.signing import Signer
 from identity import accounts
 from identity.key_log import check_desk_tables
 from tests.functional.blobs import stored_blob
-from tests.functional.conftest import cli_env, make_settings
+from tests.functional.conftest import make_settings
 from tests.functional.pages import hidden_fields, open_status, receipt_from, submit_report, text_of
 from tests.functional.staff_pages import Member, enrol, sign_in
 from tests.functional.workspace_pages import act, signed_in
@@ -46,18 +44,8 @@ FILE_AFTER = b"Efter borttagningen: faktura 7704, 1 200 000 kr.\n"
 NEW_REPORT = "En ny rapport efter borttagningen: jav vid tillsattning 8815."
 
 
-def _cli(deployment, *args: str):
-    env = cli_env(deployment.settings.database_url, deployment.settings.data_dir)
-    secrets_file = deployment.settings.data_dir / "secrets.toml"
-    if not secrets_file.exists():
-        secrets_file.parent.mkdir(parents=True, exist_ok=True)
-        secrets_file.write_text(
-            f'secret_key = "{deployment.settings.secret_key}"\n'
-            f'tenant_salt = "{deployment.settings.tenant_salt.hex()}"\n'
-            f'signing_seed = "{deployment.settings.signing_seed.hex()}"\n',
-            encoding="utf-8",
-        )
-    return CliRunner().invoke(main, list(args), env=env)
+def _cli(deployment, *args):
+    return deployment.cli(*args)
 
 
 def _case_ids(deployment) -> list[str]:

@@ -30,7 +30,6 @@ from identity.key_log import (
     read_desk_log,
     stream_of,
 )
-from tests.functional.conftest import cli_env
 from tests.functional.pages import hidden_fields, submit_report, text_of
 from tests.functional.staff_pages import add_member, enrol, post_form, sign_in
 
@@ -39,17 +38,7 @@ TEXT = "Chefen tar emot mutor från en leverantör vid varje upphandling."
 
 
 def _cli(deployment, *args):
-    env = cli_env(deployment.settings.database_url, deployment.settings.data_dir)
-    secrets_file = deployment.settings.data_dir / "secrets.toml"
-    if not secrets_file.exists():
-        secrets_file.parent.mkdir(parents=True, exist_ok=True)
-        secrets_file.write_text(
-            f'secret_key = "{deployment.settings.secret_key}"\n'
-            f'tenant_salt = "{deployment.settings.tenant_salt.hex()}"\n'
-            f'signing_seed = "{deployment.settings.signing_seed.hex()}"\n',
-            encoding="utf-8",
-        )
-    return CliRunner().invoke(main, list(args), env=env)
+    return deployment.cli(*args)
 
 
 def _signer(deployment) -> Signer:

@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from app.cli import main
 from caseflow.store.events import events_table
-from tests.functional.conftest import cli_env
 from tests.functional.pages import hidden_fields, submit_report
 from tests.functional.staff_pages import text
 from tests.functional.workspace_pages import CASE_LINK, signed_in
@@ -89,50 +86,20 @@ def test_a_bad_names_form_comes_back_with_what_was_typed(deployment):
 
 
 def test_add_user_takes_the_names(deployment):
-    env = cli_env(deployment.settings.database_url, deployment.settings.data_dir)
-    secrets_file = deployment.settings.data_dir / "secrets.toml"
-    secrets_file.parent.mkdir(parents=True, exist_ok=True)
-    secrets_file.write_text(
-        f'secret_key = "{deployment.settings.secret_key}"\n'
-        f'tenant_salt = "{deployment.settings.tenant_salt.hex()}"\n'
-        f'signing_seed = "{deployment.settings.signing_seed.hex()}"\n',
-        encoding="utf-8",
-    )
     password = deployment.settings.data_dir / "pw"
+    password.parent.mkdir(parents=True, exist_ok=True)
     password.write_text("ett långt lösenord\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        main,
-        [
-            "add-user",
-            "cecilia",
-            "--role",
-            "investigator",
-            "--display-name",
-            "Cecilia Holm",
-            "--other-name",
-            "Cissi Holm",
-            "--password-file",
-            str(password),
-        ],
-        env=env,
+    result = deployment.cli(
+        *("add-user", "cecilia", "--role", "investigator", "--password-file", password),
+        *("--display-name", "Cecilia Holm", "--other-name", "Cissi Holm"),
     )
     assert result.exit_code == 0, result.output
     from identity.accounts import staff_names
 
     with deployment.engine.connect() as conn:
         assert ("Cecilia Holm", "Cissi Holm") in staff_names(conn).values()
-    bad = CliRunner().invoke(
-        main,
-        [
-            "add-user",
-            "dan",
-            "--role",
-            "investigator",
-            "--display-name",
-            "D",
-            "--password-file",
-            str(password),
-        ],
-        env=env,
+    bad = deployment.cli(
+        *("add-user", "dan", "--role", "investigator", "--password-file", password),
+        *("--display-name", "D"),
     )
     assert bad.exit_code != 0 and "two letters" in bad.output
