@@ -38,7 +38,6 @@ they can sign a key of their own choosing. SECURITY.md says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +46,14 @@ from typing import Any
 import sqlalchemy as sa
 from nacl.public import PublicKey
 
-from caseflow.store.events import EventStore, NewEvent, RecordedEvent, canonical_json, events_table
+from caseflow.store.events import (
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+    canonical_json,
+    events_table,
+    recorded_event,
+)
 from caseflow.store.records import desk_members_table, desks_table
 from crypto.errors import CryptoError
 from crypto.signing import Signer, key_id, verify_signature
@@ -247,7 +253,7 @@ def current_desk_keys(
             raise DeskKeyMismatch(
                 desk_id, "its key is not in the signed log: run `visselpipa migrate`"
             )
-        event = _as_event(newest)
+        event = recorded_event(newest)
         wrong = _check_signature(event, verify_key)
         if wrong is not None:
             raise DeskKeyMismatch(desk_id, wrong)
@@ -258,22 +264,6 @@ def current_desk_keys(
             raise DeskKeyMismatch(desk_id, "the desks table holds another key version")
         found[desk_id] = PublicKey(logged)
     return found
-
-
-def _as_event(row: Any) -> RecordedEvent:
-    return RecordedEvent(
-        seq=row.seq,
-        stream_id=row.stream_id,
-        version=row.version,
-        type=row.type,
-        actor=row.actor,
-        recorded_at=row.recorded_at,
-        meta=json.loads(row.meta),
-        meta_json=row.meta,
-        body=row.body,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
 
 
 def logged_members(conn: sa.Connection, desk_id: str, verify_key: bytes) -> dict[str, bytes]:

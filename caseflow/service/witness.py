@@ -190,19 +190,29 @@ def check_head(document: bytes, deployment_key: bytes) -> TreeHead:
     return head
 
 
+def conflict(seen: TreeHead | None, new: TreeHead, proof: list[bytes]) -> str | None:
+    """Why ``new`` cannot extend ``seen`` (both heads' signatures already checked), or None."""
+    if seen is None:
+        return None
+    if new.tree_size < seen.tree_size:
+        return "the new head is smaller than one seen before"
+    if new.tree_size == seen.tree_size and new.root_hash != seen.root_hash:
+        return "two heads of the same size have different roots"
+    try:
+        verify_consistency(seen.tree_size, new.tree_size, seen.root_hash, new.root_hash, proof)
+    except ProofFailed as e:
+        return f"the new head does not extend the one seen: {e}"
+    return None
+
+
 def witness(
     seen: TreeHead | None, new: TreeHead, proof: list[bytes], signer: Signer, today: str
 ) -> Countersignature | Fork:
     """Countersign ``new`` if it extends ``seen`` (both heads' signatures already checked)."""
-    if seen is not None:
-        if new.tree_size < seen.tree_size:
-            return Fork("the new head is smaller than one seen before", seen, new, proof)
-        if new.tree_size == seen.tree_size and new.root_hash != seen.root_hash:
-            return Fork("two heads of the same size have different roots", seen, new, proof)
-        try:
-            verify_consistency(seen.tree_size, new.tree_size, seen.root_hash, new.root_hash, proof)
-        except ProofFailed as e:
-            return Fork(f"the new head does not extend the one seen: {e}", seen, new, proof)
+    reason = conflict(seen, new, proof)
+    if reason is not None:
+        assert seen is not None  # no conflict without a head seen before
+        return Fork(reason, seen, new, proof)
     fields = Countersignature(new, signer.public_key, today, b"").signed_fields()
     signature = signer.sign(COSIGN_DOMAIN, canonical_json_bytes(fields))
     return Countersignature(new, signer.public_key, today, signature)
@@ -230,11 +240,11 @@ def check_evidence(document: bytes, deployment_key: bytes) -> tuple[Fork, bool]:
         heads.append(head)
     proof = _hashes(parsed.get("proof", []), "proof")
     seen, now = heads
-    found = witness(seen, now, proof, Signer.generate(), "")
-    if not isinstance(found, Fork):
+    reason = conflict(seen, now, proof)
+    if reason is None:
         raise WitnessRefused("the two heads are consistent: this is no fork")
     conclusive = seen.tree_size == now.tree_size and seen.root_hash != now.root_hash
-    return found, conclusive
+    return Fork(reason, seen, now, proof), conclusive
 
 
 # -- the deployment's side -------------------------------------------------------------

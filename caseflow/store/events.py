@@ -153,6 +153,11 @@ class RecordedEvent:
     hash: bytes
 
 
+def recorded_event(row: Row[Any]) -> RecordedEvent:
+    """A row of ``events`` as a :class:`RecordedEvent` (``meta`` parsed)."""
+    return _recorded(row)
+
+
 def _recorded(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(
         seq=row.seq,

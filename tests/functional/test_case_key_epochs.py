@@ -44,10 +44,6 @@ FILE_AFTER = b"Efter borttagningen: faktura 7704, 1 200 000 kr.\n"
 NEW_REPORT = "En ny rapport efter borttagningen: jav vid tillsattning 8815."
 
 
-def _cli(deployment, *args):
-    return deployment.cli(*args)
-
-
 def _case_ids(deployment) -> list[str]:
     with deployment.engine.connect() as conn:
         return list(
@@ -82,7 +78,7 @@ def _case_keys_opened_by(deployment, keys: list[PrivateKey]) -> list[tuple[str, 
 def _verified_clean(deployment) -> None:
     """`visselpipa verify` finds no damage and no desk problem (3: not proven complete
     without a tree head kept outside, which these tests do not keep)."""
-    verify = _cli(deployment, "verify")
+    verify = deployment.cli("verify")
     assert verify.exit_code in (0, 3), verify.output
     assert "no damage found" in verify.output and "desk" not in verify.output
 
@@ -111,7 +107,7 @@ def _remove(deployment, how: str, bo: Member) -> None:
         shown = text_of(admin.get("/staff/admin").get_data(as_text=True))
         assert "ny ärendenyckel" in shown, shown
     else:
-        result = _cli(deployment, "remove-desk-member", DESK, bo.username)
+        result = deployment.cli("remove-desk-member", DESK, bo.username)
         assert result.exit_code == 0, result.output
         assert "desk key rotated (version 2): 1 cases have a new case key" in result.output
 
@@ -230,7 +226,7 @@ def test_a_message_sealed_before_a_removal_is_refused_after_it(deployment):
     intake = deployment.app.extensions["visselpipa.intake"]
     stale = intake.open_case(receipt)
     assert stale is not None and stale.keys.current_epoch == 1
-    assert _cli(deployment, "remove-desk-member", DESK, bo.username).exit_code == 0
+    assert deployment.cli("remove-desk-member", DESK, bo.username).exit_code == 0
     cases = deployment.app.extensions["visselpipa.cases"]
     before = len(EventStore(deployment.engine).read_stream(case_id))
     # Sealed under epoch 1, appended after epoch 2 began: refused, nothing stored.
@@ -260,7 +256,7 @@ def test_a_key_suspected_lost_is_rotated_with_one_command(deployment):
     lost_desk_key = deployment.desk_keys[DESK]
     (lost_case_key,) = [k for _c, _e, k in _case_keys_opened_by(deployment, [lost_desk_key])]
 
-    result = _cli(deployment, "rotate-desk-key", DESK)
+    result = deployment.cli("rotate-desk-key", DESK)
     assert result.exit_code == 0, result.output
     assert "desk key rotated (version 2): 1 cases have a new case key" in result.output
     assert "when the next member opens it" in result.output
@@ -322,7 +318,7 @@ def test_a_database_made_by_the_code_of_0012_upgrades_to_epochs(database_url, tm
             case_page = client.get(f"/staff/cases/{snapshot['case_id']}").get_data(as_text=True)
             assert "Mutor vid upphandlingen 2025." in text_of(case_page)
             # A removal moves the upgraded case to epoch 2.
-            result = _cli(deployment, "remove-desk-member", DESK, staff["username"])
+            result = deployment.cli("remove-desk-member", DESK, staff["username"])
             assert result.exit_code == 0, result.output
             with engine.connect() as conn:
                 newest = conn.execute(
@@ -363,7 +359,7 @@ def test_a_removal_on_a_desk_whose_key_was_swapped_is_refused_and_changes_nothin
     with deployment.engine.connect() as conn:
         assert accounts.open_desk_key(conn, DESK, bo.id, bo.private_key) is not None
     assert _case_keys_opened_by(deployment, [intruder]) == []
-    refused_cli = _cli(deployment, "remove-desk-member", DESK, bo.username)
+    refused_cli = deployment.cli("remove-desk-member", DESK, bo.username)
     assert refused_cli.exit_code != 0 and "nothing was changed" in refused_cli.output
     assert _all_grants(deployment) == grants_before
     assert case_id

@@ -37,10 +37,6 @@ DESK = "anticorruption"
 TEXT = "Chefen tar emot mutor från en leverantör vid varje upphandling."
 
 
-def _cli(deployment, *args):
-    return deployment.cli(*args)
-
-
 def _signer(deployment) -> Signer:
     return Signer(deployment.settings.signing_seed)
 
@@ -85,12 +81,12 @@ def test_a_desk_key_swapped_in_the_table_is_refused_at_intake_and_named_by_verif
         # Nothing was sealed to the attacker: no grant of any case exists.
         assert conn.execute(sa.select(sa.func.count()).select_from(grants_table)).scalar() == 0
 
-    verify = _cli(deployment, "verify")
+    verify = deployment.cli("verify")
     assert verify.exit_code == 1, verify.output
     assert f"desk '{DESK}': the desks table holds a key the log does not name" in verify.output
-    check = _cli(deployment, "check")
+    check = deployment.cli("check")
     assert check.exit_code == 1 and "the desks table holds a key" in check.output
-    listing = _cli(deployment, "desk-keys")
+    listing = deployment.cli("desk-keys")
     assert listing.exit_code == 1 and "PROBLEM" in listing.output
 
 
@@ -149,7 +145,7 @@ def test_a_member_row_inserted_behind_the_log_gets_no_key_at_rotation(deployment
                 desk_id=DESK, staff_id=intruder.id, sealed_desk_key=b"\0" * 80
             )
         )
-    verify = _cli(deployment, "verify")
+    verify = deployment.cli("verify")
     assert verify.exit_code == 1
     assert f"member {intruder.id} is in the desk_members table, not in the log" in verify.output
 
@@ -205,7 +201,7 @@ def test_changes_made_by_people_are_attributed_to_them(deployment):
     about_bo = [(e.type, e.actor) for e in events if json.loads(e.meta).get("staff") == bo.id]
     assert about_bo == [("DeskMemberAdded", lead.id), ("DeskMemberRemoved", admin.id)]
     assert bo.id not in log.members and lead.id in log.members and log.problems == []
-    listing = _cli(deployment, "desk-keys")
+    listing = deployment.cli("desk-keys")
     assert listing.exit_code == 0, listing.output
     # The removal in the browser rotated the desk key at once, as the admin.
     assert [e.actor for e in events if e.type == "DeskKeyPublished"][-1] == admin.id
@@ -250,12 +246,12 @@ def test_a_database_from_before_the_key_log_is_adopted_by_migrate(database_url, 
     try:
         status, _ = submit_report(deployment.client(), what=TEXT)
         assert status == 503  # not sealed to a key the log does not name
-        serve = _cli(deployment, "serve", "--port", "1")
+        serve = deployment.cli("serve", "--port", "1")
         assert serve.exit_code != 0 and "run `visselpipa migrate`" in serve.output
-        check = _cli(deployment, "check")
+        check = deployment.cli("check")
         assert check.exit_code == 1 and "its key is not in the signed log" in check.output
 
-        migrated = _cli(deployment, "migrate")
+        migrated = deployment.cli("migrate")
         assert migrated.exit_code == 0, migrated.output
         assert "recorded the keys and members of desk(s) anticorruption" in migrated.output
         with engine.connect() as conn:
@@ -265,9 +261,9 @@ def test_a_database_from_before_the_key_log_is_adopted_by_migrate(database_url, 
         assert submit_report(deployment.client(), what=TEXT)[0] == 200
         case_id, sealed = _grant(deployment, f"desk:{DESK}")
         assert open_grant(sealed, case_id, keys[DESK])
-        again = _cli(deployment, "migrate")
+        again = deployment.cli("migrate")
         assert again.exit_code == 0 and "recorded the keys" not in again.output  # once only
-        assert _cli(deployment, "verify").exit_code == 3  # no damage; no outside head given
+        assert deployment.cli("verify").exit_code == 3  # no damage; no outside head given
     finally:
         app.extensions["visselpipa.engine"].dispose()
         engine.dispose()

@@ -106,3 +106,29 @@ def test_the_module_log_forgets_at_fork(tmp_path):
     os.waitpid(pid, 0)
     assert out.read_text() == "{}"
     held.flush()
+
+
+def test_what_is_held_is_written_when_the_process_exits(tmp_path):
+    """SECURITY.md: held lines are written after midnight *or when the process exits*."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from app.held_log import note_error\n"
+        "note_error('database unavailable (OperationalError): answered 503')\n"
+        "note_error('database unavailable (OperationalError): answered 503')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2])},
+    )
+    assert done.returncode == 0, done.stderr
+    today = datetime.now(UTC).date()
+    line = "database unavailable (OperationalError): answered 503 — 2 times"
+    # The day the lines were noted (the run may cross midnight).
+    assert any(f"{day}: {line}" in done.stderr for day in (today, today - timedelta(days=1)))
